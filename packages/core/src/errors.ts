@@ -1,0 +1,80 @@
+/**
+ * Every error defrost throws on purpose is a DefrostError: `code` is stable for programs,
+ * `message` says what happened and what to do, `details` carries the evidence (e.g. CRIU's log).
+ */
+export class DefrostError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+
+  constructor(code: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(options.hint ? `${message}\n  fix: ${options.hint}` : message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** CRIU or libcriu is missing, too old, or cannot be loaded. */
+export class CriuUnavailableError extends DefrostError {}
+
+/** A lines-of-log excerpt attached to errors that come from CRIU itself. */
+export interface CriuLogExcerpt {
+  /** Path of the full log, kept for the user. */
+  readonly logFile: string | undefined;
+  /** The lines that explain the failure (errors and their context), not the whole log. */
+  readonly lines: readonly string[];
+}
+
+function formatExcerpt(excerpt: CriuLogExcerpt | undefined): string {
+  if (!excerpt || excerpt.lines.length === 0) return '';
+  const where = excerpt.logFile ? ` (full log: ${excerpt.logFile})` : '';
+  return `\n  CRIU says${where}:\n${excerpt.lines.map((l) => `    ${l}`).join('\n')}`;
+}
+
+export interface CriuFailure {
+  /** The step that failed, e.g. "audit", "dump", "lifecycle", "restore". */
+  readonly step: string;
+  /** CRIU's return code (negative errno-like value from libcriu, or the exit code of `criu`). */
+  readonly criuCode?: number;
+  readonly log?: CriuLogExcerpt;
+  readonly hint?: string;
+  readonly cause?: unknown;
+}
+
+/** The process could not be checkpointed; it keeps running. */
+export class CheckpointError extends DefrostError {
+  readonly step: string;
+  readonly criuCode: number | undefined;
+  readonly log: CriuLogExcerpt | undefined;
+
+  constructor(message: string, failure: CriuFailure) {
+    super(`checkpoint-${failure.step}`, `${message}${formatExcerpt(failure.log)}`, failure);
+    this.step = failure.step;
+    this.criuCode = failure.criuCode;
+    this.log = failure.log;
+  }
+}
+
+/** An image could not be restored. */
+export class RestoreError extends DefrostError {
+  readonly step: string;
+  readonly criuCode: number | undefined;
+  readonly log: CriuLogExcerpt | undefined;
+
+  constructor(message: string, failure: CriuFailure) {
+    super(`restore-${failure.step}`, `${message}${formatExcerpt(failure.log)}`, failure);
+    this.step = failure.step;
+    this.criuCode = failure.criuCode;
+    this.log = failure.log;
+  }
+}
+
+/** An image directory is missing, incomplete, corrupt, foreign or not signed as required. */
+export class ImageError extends DefrostError {
+  readonly imageDir: string;
+
+  constructor(code: string, imageDir: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(code, `image ${imageDir}: ${message}`, options);
+    this.imageDir = imageDir;
+  }
+}
