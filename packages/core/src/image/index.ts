@@ -1,0 +1,14 @@
+/** The image directory: CRIU's *.img files plus `defrost.json`, written atomically, verified before restore. */
+export { HASH_CONCURRENCY, hashFile } from './hash.js';
+export { checkCompatibility, currentHostFacts, type HostFacts } from './host.js';
+export {
+  canonicalManifestJson,
+  IMAGE_FORMAT_VERSION,
+  type ImageManifest,
+  MANIFEST_FILE,
+  type ManifestFacts,
+  readManifest,
+} from './manifest.js';
+export { assertImageTarget, createStagingDir, discardStaging, type SealOptions, sealImage } from './seal.js';
+export { imageSizes, type VerifyOptions, verifyImage } from './verify.js';
+export type { ImageWarning, WarningSink } from './warning.js';
