@@ -106,7 +106,7 @@ export async function assertImageTarget(
     throw new ImageError(
       'image-exists',
       imageDir,
-      'exists and is not a directory; refusing to replace it, even with --force',
+      `exists and is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; refusing to replace it, even with --force`,
       {
         hint: 'remove it yourself, or choose another --image directory',
       },

@@ -4,7 +4,7 @@
  * is an ImageError with a stable code and says what to do.
  */
 import type { Stats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageError } from '../errors.js';
 import { HASH_CONCURRENCY, hashFile, mapLimit } from './hash.js';
@@ -129,7 +129,8 @@ async function checkFiles(
   const euid = process.geteuid?.();
   const stats: [string, Stats][] = [];
   try {
-    stats.push(['.', await lstat(imageDir)], [MANIFEST_FILE, await lstat(join(imageDir, MANIFEST_FILE))]);
+    // The directory itself may be reached through a symlink (e.g. a `current` link): stat, not lstat.
+    stats.push(['.', await stat(imageDir)], [MANIFEST_FILE, await lstat(join(imageDir, MANIFEST_FILE))]);
     for (const name of listed) stats.push([name, await lstat(join(imageDir, name))]);
   } catch (e) {
     if (isPermissionError(e)) throw permissionDenied(imageDir, 'reading file attributes', e);

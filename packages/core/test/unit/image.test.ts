@@ -324,6 +324,12 @@ describe('verifyImage: the directory and the manifest', () => {
     }
   });
 
+  it('accepts an image directory reached through a symlink', async () => {
+    await makeImage(imageDir);
+    await symlink(imageDir, join(root, 'current'));
+    await verify(join(root, 'current'));
+  });
+
   it('refuses a symlinked manifest', async () => {
     const m = await makeImage(imageDir);
     await writeManifest(root, m);
