@@ -21,7 +21,6 @@ const PROTOTYPES = {
   criu_set_tcp_close: 'void criu_set_tcp_close(bool tcp_close)',
   criu_set_ext_unix_sk: 'void criu_set_ext_unix_sk(bool ext_unix_sk)',
   criu_set_file_locks: 'void criu_set_file_locks(bool file_locks)',
-  criu_set_lazy_pages: 'void criu_set_lazy_pages(bool lazy_pages)',
   criu_set_network_lock: 'int criu_set_network_lock(int method)',
   criu_set_ghost_limit: 'void criu_set_ghost_limit(unsigned int limit)',
   criu_add_inherit_fd: 'int criu_add_inherit_fd(int fd, const char *key)',

@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import type { CriuLogExcerpt } from '../errors.js';
 
 /** CRIU prefixes errors with "Error (file:line):"; warnings with "Warn". */
-const ERROR_LINE = /\bError\b|\bFATAL\b|^\s*\(\d+\.\d+\)\s+Error/;
+const ERROR_LINE = /\bError\b|\bFATAL\b/;
+/** Error lines CRIU prints on every run in a container or VM that explain nothing. */
+const BENIGN = [/rlimit: Can't setup RLIMIT_NOFILE for self/];
+const isError = (line: string): boolean => ERROR_LINE.test(line) && !BENIGN.some((b) => b.test(line));
 
 /**
  * Picks the lines of a CRIU log that explain a failure: every error line with the line before it
@@ -12,8 +15,8 @@ export function extractLogExcerpt(log: string, maxLines = 12): string[] {
   const lines = log.split('\n').filter((l) => l.trim() !== '');
   const picked = new Set<number>();
   lines.forEach((line, i) => {
-    if (ERROR_LINE.test(line)) {
-      if (i > 0 && !ERROR_LINE.test(lines[i - 1]!)) picked.add(i - 1);
+    if (isError(line)) {
+      if (i > 0 && !isError(lines[i - 1]!) && !ERROR_LINE.test(lines[i - 1]!)) picked.add(i - 1);
       picked.add(i);
     }
   });

@@ -33,8 +33,6 @@ export interface CriuOptions {
   readonly inheritFds?: readonly CriuInheritFd[];
   /** Allow ghost (deleted but open) files up to this size. */
   readonly ghostLimit?: number;
-  /** Attach to a lazy-pages daemon at restore time instead of restoring all pages up front. */
-  readonly lazyPages?: boolean;
 }
 
 /** libcriu's enum criu_network_lock_method. */
@@ -58,7 +56,6 @@ export function criuSetterCalls(options: CriuOptions): CriuSetterCall[] {
     ['tcpClose', 'criu_set_tcp_close'],
     ['extUnixSk', 'criu_set_ext_unix_sk'],
     ['fileLocks', 'criu_set_file_locks'],
-    ['lazyPages', 'criu_set_lazy_pages'],
   ];
   for (const [key, setter] of flags) {
     const value = options[key];

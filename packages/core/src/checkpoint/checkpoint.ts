@@ -1,0 +1,211 @@
+import { closeSync, constants, openSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { auditOpenResources, formatAuditErrors } from '../audit/index.js';
+import { loadLibcriu } from '../criu/libcriu.js';
+import { readLogExcerpt } from '../criu/log.js';
+import type { CriuLogLevel } from '../criu/options.js';
+import { startCriuService } from '../criu/service.js';
+import { CheckpointError, DefrostError, ImageError } from '../errors.js';
+import {
+  createStagingDir,
+  currentHostFacts,
+  discardStaging,
+  type ImageManifest,
+  type ManifestFacts,
+  sealImage,
+} from '../image/index.js';
+import { loadLibc, SO_REUSEPORT, SOL_SOCKET } from '../native/libc.js';
+import { type RestoreSettings, readRestoreSettings, sendControlEvent } from './control.js';
+import { installPlaceholders, type Placeholders } from './placeholders.js';
+
+export interface ListeningSocketFact {
+  readonly fd: number;
+  readonly family: string;
+  readonly address: string;
+  readonly port?: number;
+}
+
+export interface CheckpointOptions {
+  /** Where the image goes. Written to a sibling first and renamed into place only when complete. */
+  readonly imageDir: string;
+  /** Replace an existing image (atomically) instead of refusing. */
+  readonly force?: boolean;
+  /** CRIU's log verbosity for the dump (0-4); the log is kept in the image as dump.log. */
+  readonly logLevel?: CriuLogLevel;
+  /** Sign the manifest (HMAC-SHA256) so that only holders of the key can restore the image. */
+  readonly signingKey?: Buffer | string;
+  readonly keyId?: string;
+  /** Listening sockets to record in the manifest; SO_REUSEPORT is set on them unless `reusePort` is false. */
+  readonly listening?: readonly ListeningSocketFact[];
+  readonly reusePort?: boolean;
+  /** Opaque summary of the warm-up, stored in the manifest. */
+  readonly warmup?: unknown;
+  readonly criuBinary?: string;
+}
+
+/** The restored copy's view of its restore. */
+export interface RestoreSession {
+  readonly settings: RestoreSettings;
+  readonly imageCreatedAt: string;
+  /** Wall-clock milliseconds from the restorer starting to this process running again. */
+  readonly resumedAfterMs: number;
+  /** Tells the restorer the copy is ready to serve (call after afterRestore hooks). */
+  ready(hooksMs: number): void;
+  /** Tells the restorer the copy cannot serve; it will report the message and fail. */
+  fail(message: string): void;
+}
+
+export type CheckpointResult =
+  | { readonly restored: false; readonly manifest: ImageManifest; readonly durationMs: number }
+  | { readonly restored: true; readonly session: RestoreSession };
+
+function setReusePort(listening: readonly ListeningSocketFact[]): void {
+  const libc = loadLibc();
+  for (const socket of listening) {
+    if (socket.family === 'unix') continue;
+    if (libc.setsockoptInt(socket.fd, SOL_SOCKET, SO_REUSEPORT, 1) !== 0) {
+      throw new CheckpointError(`cannot set SO_REUSEPORT on listening fd ${socket.fd} (errno ${libc.errno()})`, {
+        step: 'prepare',
+      });
+    }
+  }
+}
+
+function restoredSession(placeholders: Placeholders, imageCreatedAt: string): RestoreSession {
+  const settings = readRestoreSettings(placeholders.controlInFd);
+  const resumedAfterMs = Date.now() - settings.startedAtEpochMs;
+  let done = false;
+  const finish = (send: () => void): void => {
+    if (done) return;
+    done = true;
+    try {
+      send();
+    } finally {
+      placeholders.closeControl();
+    }
+  };
+  return {
+    settings,
+    imageCreatedAt,
+    resumedAfterMs,
+    ready: (hooksMs) => finish(() => sendControlEvent(placeholders.controlOutFd, { event: 'ready', pid: process.pid, hooksMs })),
+    fail: (message) => finish(() => sendControlEvent(placeholders.controlOutFd, { event: 'failed', message })),
+  };
+}
+
+/**
+ * Dumps the calling process with CRIU and keeps it running.
+ *
+ * Resolves `{ restored: false }` in the original once the image is sealed, and
+ * `{ restored: true }` in every copy restored from it. The original is always left running:
+ * the image is sealed (hashed, manifest written, renamed into place) by the original after the
+ * dump, and a caller that only wanted the image exits afterwards. On failure nothing that looks
+ * like an image is left behind and the process goes on as before.
+ */
+export async function checkpoint(options: CheckpointOptions): Promise<CheckpointResult> {
+  const started = performance.now();
+  const libcriu = (() => {
+    try {
+      return loadLibcriu();
+    } catch (cause) {
+      throw new CheckpointError((cause as Error).message, { step: 'criu', cause });
+    }
+  })();
+  if (!options.force) {
+    const exists = await access(options.imageDir, constants.F_OK).then(
+      () => true,
+      () => false,
+    );
+    if (exists) {
+      throw new ImageError('image-exists', options.imageDir, 'already exists; refusing to overwrite it', {
+        hint: 'choose another directory, or pass force (--force) to replace it',
+      });
+    }
+  }
+  const host = await currentHostFacts();
+  const createdAt = new Date().toISOString();
+  const stagingDir = await createStagingDir(options.imageDir);
+  const service = await startCriuService(options.criuBinary).catch(async (error: unknown) => {
+    await discardStaging(stagingDir);
+    throw error;
+  });
+  let imagesDirFd = -1;
+  let placeholders: Placeholders | undefined;
+  let result: number;
+  try {
+    if (options.reusePort !== false && options.listening) setReusePort(options.listening);
+    imagesDirFd = openSync(stagingDir, constants.O_RDONLY | constants.O_DIRECTORY);
+    libcriu.configure({
+      serviceAddress: service.address,
+      imagesDirFd,
+      logFile: 'dump.log',
+      logLevel: options.logLevel ?? 4,
+      leaveRunning: true,
+      shellJob: true,
+    });
+    placeholders = await installPlaceholders();
+    // From here until dump() returns, stdio goes to placeholder files: nothing may be logged.
+    result = libcriu.dump();
+  } catch (error) {
+    placeholders?.restoreOriginalStdio();
+    placeholders?.closeControl();
+    if (imagesDirFd >= 0) closeSync(imagesDirFd);
+    await service.stop();
+    await discardStaging(stagingDir);
+    throw error instanceof DefrostError
+      ? error
+      : new CheckpointError(`checkpoint failed before CRIU ran: ${(error as Error).message}`, { step: 'prepare', cause: error });
+  }
+  closeSync(imagesDirFd);
+
+  if (result === 1) return { restored: true, session: restoredSession(placeholders, createdAt) };
+
+  placeholders.restoreOriginalStdio();
+  placeholders.closeControl();
+  await service.stop();
+  if (result < 0) {
+    const log = await readLogExcerpt(`${stagingDir}/dump.log`);
+    await discardStaging(stagingDir);
+    // CRIU's log says what kind of resource failed, not which one: name the culprits.
+    const audit = await auditOpenResources().catch(() => undefined);
+    const culprits = audit && audit.errors.length > 0 ? `\n${formatAuditErrors(audit.errors)}` : '';
+    throw new CheckpointError(`CRIU could not dump this process (criu_dump returned ${result}); it keeps running${culprits}`, {
+      step: 'dump',
+      criuCode: result,
+      log: { logFile: undefined, lines: log.lines },
+    });
+  }
+
+  const durationMs = performance.now() - started;
+  const facts: ManifestFacts = {
+    node: {
+      version: process.version,
+      execPath: process.execPath,
+      binarySha256: host.nodeBinarySha256,
+      arch: process.arch,
+      platform: process.platform,
+    },
+    kernel: host.kernel,
+    criu: { version: libcriu.version.text },
+    process: { pid: process.pid, argv: process.argv, execArgv: process.execArgv, cwd: process.cwd() },
+    listening: (options.listening ?? []).map((s) => ({ ...s })),
+    stdio: { ...placeholders.keys, imagesDirKey: stagingDir.replace(/^\/+/, '') },
+    ...(options.warmup !== undefined ? { warmup: options.warmup } : {}),
+    checkpoint: { durationMs: Math.round(durationMs), createdAt },
+  };
+  try {
+    const manifest = await sealImage({
+      stagingDir,
+      imageDir: options.imageDir,
+      facts,
+      ...(options.signingKey !== undefined ? { signingKey: options.signingKey } : {}),
+      ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
+      force: options.force ?? false,
+    });
+    return { restored: false, manifest, durationMs };
+  } catch (error) {
+    await discardStaging(stagingDir);
+    throw error;
+  }
+}

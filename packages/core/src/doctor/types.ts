@@ -1,0 +1,63 @@
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+/** One finding of `runDoctor`: what was looked at, what was found, and how to fix it. */
+export interface DoctorCheck {
+  /** Stable identifier, e.g. "criu", "capabilities", "kdat-cache". */
+  readonly id: string;
+  /** Short human title, e.g. "CRIU version". */
+  readonly title: string;
+  readonly status: CheckStatus;
+  /** What was found, in a sentence or two (names versions, paths, values). */
+  readonly detail: string;
+  /** What to do about a warn or fail (a command when there is one). */
+  readonly fix?: string;
+}
+
+export interface DoctorReport {
+  /** No check failed (warnings allowed). */
+  readonly ok: boolean;
+  readonly checks: readonly DoctorCheck[];
+  readonly counts: { readonly pass: number; readonly warn: number; readonly fail: number };
+  /** The CRIU binary that was found (on PATH) and its version, if any. */
+  readonly criu: { readonly path?: string; readonly version?: string };
+  /** True when CRIU or libcriu is missing or older than needed: `scripts/install-criu.sh` fixes it. */
+  readonly needsCriuInstall: boolean;
+}
+
+/** Files the doctor reads; overridable so tests can fake the kernel boundary. */
+export interface DoctorPaths {
+  /** /proc/self/status (CapEff). */
+  readonly procStatus: string;
+  /** /proc/self/mounts (is /run a tmpfs?). */
+  readonly mounts: string;
+  /** /proc/sys/vm/unprivileged_userfaultfd. */
+  readonly unprivilegedUffd: string;
+  /** /sys/kernel/mm/transparent_hugepage/enabled. */
+  readonly thp: string;
+  /** Where CRIU 4.2 keeps its kernel-feature cache (hard-coded in CRIU): /run/criu.kdat. */
+  readonly kdat: string;
+  /** package.json whose engines.node is the tested Node range (default: @defrost/core's). */
+  readonly packageJson: string;
+}
+
+export interface DoctorOptions {
+  /**
+   * Environment: PATH is where `criu`, `unshare` and `perl` are looked up (tests put fake
+   * binaries first, or leave criu out); UV_USE_IO_URING and NODE_OPTIONS are inspected.
+   * Default: process.env.
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Use this criu instead of looking it up on PATH. */
+  readonly criuBinary?: string;
+  /** Default libcriu.so.2. */
+  readonly libcriuSoname?: string;
+  /** Default process.version / process.execPath / os.release() / process.platform / process.geteuid(). */
+  readonly nodeVersion?: string;
+  readonly execPath?: string;
+  readonly kernel?: string;
+  readonly platform?: NodeJS.Platform;
+  readonly euid?: number;
+  readonly paths?: Partial<DoctorPaths>;
+  /** Per external command (default 30 s: `criu check` can take a while on a busy machine). */
+  readonly timeoutMs?: number;
+}

@@ -1,0 +1,104 @@
+import { performance } from 'node:perf_hooks';
+import { type AuditPolicy, type AuditReport, assertAuditClean, auditOpenResources, listeningSockets } from '../audit/index.js';
+import { type CheckpointOptions, checkpoint } from '../checkpoint/checkpoint.js';
+import { CheckpointError, DefrostError, RestoreError } from '../errors.js';
+import type { ImageManifest } from '../image/index.js';
+import { reseedEntropy } from '../safety/entropy.js';
+import { describeFailures, type LifecycleRegistry, lifecycle, type RestoreContext } from './registry.js';
+
+export interface FreezeOptions extends Omit<CheckpointOptions, 'listening'> {
+  /** 'exit' (default): the caller ends the process after the image is sealed; 'continue': keep serving. */
+  readonly mode?: 'exit' | 'continue';
+  /** Per-kind policy for open resources the audit finds (error | warn | ignore). */
+  readonly auditPolicy?: AuditPolicy;
+  /** Called with warnings the audit accepted by policy, and other notices. */
+  readonly onWarning?: (message: string) => void;
+  /** Prepares the heap for the freeze (GC etc.); runs after beforeCheckpoint hooks. */
+  readonly beforeDump?: () => Promise<void> | void;
+  readonly registry?: LifecycleRegistry;
+}
+
+export type FreezeResult =
+  | { readonly restored: false; readonly manifest: ImageManifest; readonly durationMs: number; readonly audit: AuditReport }
+  | { readonly restored: true; readonly context: RestoreContext; readonly hooksMs: number };
+
+/**
+ * The whole freeze: beforeCheckpoint hooks (reverse order), heap preparation, audit, CRIU dump,
+ * then afterRestore hooks (registration order) in the restored copy, or in the original when it
+ * keeps serving or when anything failed. A failed freeze always leaves the original running with
+ * its resources reopened, and throws one error that says what failed.
+ */
+export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
+  const registry = options.registry ?? lifecycle;
+  const mode = options.mode ?? 'exit';
+  const reopenAfterFailure = async (error: unknown): Promise<never> => {
+    const failures = await registry.runAfterRestore({ reason: 'checkpoint-failed' });
+    if (failures.length > 0 && error instanceof Error) {
+      error.message += `\n  also, reopening after the failure: ${describeFailures(failures)}`;
+    }
+    throw error;
+  };
+
+  const closeFailures = await registry.runBeforeCheckpoint({ mode, imageDir: options.imageDir });
+  if (closeFailures.length > 0) {
+    await reopenAfterFailure(
+      new CheckpointError(`checkpoint aborted: ${describeFailures(closeFailures)}; the server keeps running`, {
+        step: 'lifecycle',
+      }),
+    );
+  }
+
+  let audit: AuditReport;
+  let result: Awaited<ReturnType<typeof checkpoint>>;
+  try {
+    await options.beforeDump?.();
+    audit = await auditOpenResources(options.auditPolicy ? { policy: options.auditPolicy } : {});
+    assertAuditClean(audit);
+    for (const warning of audit.warnings) options.onWarning?.(`accepted by audit policy: ${JSON.stringify(warning)}`);
+    result = await checkpoint({ ...options, listening: listeningSockets(audit) });
+  } catch (error) {
+    return reopenAfterFailure(
+      error instanceof DefrostError
+        ? error
+        : new CheckpointError(`checkpoint failed: ${(error as Error).message}`, { step: 'prepare', cause: error }),
+    );
+  }
+
+  if (!result.restored) {
+    if (mode === 'continue') {
+      const failures = await registry.runAfterRestore({ reason: 'continued' });
+      if (failures.length > 0) {
+        throw new CheckpointError(`image written, but reopening resources failed: ${describeFailures(failures)}`, {
+          step: 'lifecycle',
+        });
+      }
+    }
+    return { restored: false, manifest: result.manifest, durationMs: result.durationMs, audit };
+  }
+
+  const { session } = result;
+  const hooksStarted = performance.now();
+  const context: RestoreContext = {
+    reason: 'restored',
+    settings: session.settings,
+    restoreId: session.settings.restoreId,
+    imageCreatedAt: session.imageCreatedAt,
+    restoreDurationMs: session.resumedAfterMs,
+  };
+  try {
+    reseedEntropy();
+    Object.assign(process.env, session.settings.env);
+  } catch (error) {
+    session.fail(`per-copy setup failed: ${(error as Error).message}`);
+    throw new RestoreError(`per-copy setup failed: ${(error as Error).message}`, { step: 'safety', cause: error });
+  }
+  const failures = await registry.runAfterRestore(context);
+  const hooksMs = performance.now() - hooksStarted;
+  if (failures.length > 0) {
+    const message = `afterRestore hooks failed: ${describeFailures(failures)}`;
+    session.fail(message);
+    throw new RestoreError(message, { step: 'hooks' });
+  }
+  session.ready(hooksMs);
+  return { restored: true, context, hooksMs };
+}

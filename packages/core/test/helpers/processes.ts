@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { stopPid, waitForPidGone } from '../../src/process/pid.js';
+
+/** A child process whose stdout lines are JSON events (non-JSON lines are kept as text). */
+export interface Spawned {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly lines: string[];
+  readonly stderr: () => string;
+  /** Resolves with the first event matching `predicate` (already seen ones included). */
+  waitFor(predicate: (event: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const started = new Set<number>();
+
+function parse(line: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(line);
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function spawnTracked(command: string, args: string[], env: Record<string, string | undefined> = {}): Spawned {
+  const child = spawn(command, args, {
+    env: { ...process.env, UV_USE_IO_URING: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Own session: CRIU then dumps a tree that is not part of the test runner's job.
+    detached: true,
+  });
+  if (!child.pid) throw new Error(`could not spawn ${command}`);
+  started.add(child.pid);
+  const lines: string[] = [];
+  let stderr = '';
+  const waiters: { predicate: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    const event = parse(line);
+    if (!event) return;
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(event)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(event);
+      }
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    pid: child.pid,
+    lines,
+    stderr: () => stderr,
+    exited,
+    waitFor(predicate, timeoutMs = 30_000) {
+      const seen = lines.map(parse).find((e) => e && predicate(e));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for an event; stdout:\n${lines.join('\n')}\nstderr:\n${stderr}`)),
+          timeoutMs,
+        );
+        exited.then(({ code, signal }) => {
+          setTimeout(() => reject(new Error(`process exited (${code ?? signal}) before the event; stdout:\n${lines.join('\n')}\nstderr:\n${stderr}`)), 50);
+        });
+        waiters.push({
+          predicate,
+          resolve: (e) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        });
+      });
+    },
+  };
+}
+
+/** Registers a PID started indirectly (e.g. a restored server) so cleanup stops it too. */
+export function track(pid: number): void {
+  started.add(pid);
+}
+
+/** Stops every process the tests started, by PID, and waits until each is gone. */
+export async function stopAllStarted(): Promise<void> {
+  await Promise.all([...started].map((pid) => stopPid(pid, 3_000)));
+  await Promise.all([...started].map((pid) => waitForPidGone(pid, 10_000)));
+  started.clear();
+}
