@@ -21,3 +21,11 @@ export {
   type RestoreContext,
 } from './lifecycle/registry.js';
 export { reseedEntropy } from './safety/entropy.js';
+export {
+  type CheckStatus,
+  type DoctorCheck,
+  type DoctorOptions,
+  type DoctorReport,
+  INSTALL_COMMAND,
+  runDoctor,
+} from './doctor/index.js';
