@@ -1,23 +1,13 @@
-// Placeholder until the plugin lands: registering it changes nothing, as in a normal (non-checkpoint) run.
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import { defrostPlugin } from './plugin.js';
 
-export interface DefrostRestoreContext {
-  readonly restoreId: string;
-}
-export interface DefrostDecorator {
-  onCheckpoint(fn: () => Promise<void> | void): void;
-  onRestore(fn: (ctx: DefrostRestoreContext) => Promise<void> | void): void;
-}
-declare module 'fastify' {
-  interface FastifyInstance {
-    defrost: DefrostDecorator;
-  }
-}
-export interface DefrostPluginOptions {
-  readonly warmup?: unknown;
-}
-const plugin: FastifyPluginAsync<DefrostPluginOptions> = async (app: FastifyInstance) => {
-  app.decorate('defrost', { onCheckpoint() {}, onRestore() {} } satisfies DefrostDecorator);
-};
-export default fp(plugin, { name: '@defrost/fastify', fastify: '5.x' });
+export type { CheckpointHook, DefrostDecorator, RestoreHook } from './plugin.js';
+export type { CheckpointRequest, DefrostPluginOptions, WarmupOptions, WarmupRequest } from './options.js';
+export { DefrostOptionsError } from './options.js';
+export type { WarmupSummary } from './warmup/runner.js';
+export { WarmupError } from './warmup/runner.js';
+
+/** `await app.register(defrost, options)`: warm up, freeze, and come back warm. */
+const defrost = fp(defrostPlugin, { name: '@defrost/fastify', fastify: '5.x' });
+export default defrost;
+export { defrost };

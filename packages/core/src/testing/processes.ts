@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { stopPid, waitForPidGone } from '../../src/process/pid.js';
+import { stopPid, waitForPidGone } from '../process/pid.js';
 
 /** A child process whose stdout lines are JSON events (non-JSON lines are kept as text). */
 export interface Spawned {

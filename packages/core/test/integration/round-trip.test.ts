@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { restore, type RestoredServer } from '../../src/index.js';
-import { spawnTracked, stopAllStarted, track } from '../helpers/processes.js';
+import { spawnTracked, stopAllStarted, track } from '../../src/testing/index.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/counter-server.mjs', import.meta.url));
 let work: string;

@@ -1,0 +1,2 @@
+/** Helpers for tests that start real processes: used by every package's integration tests. */
+export { type Spawned, spawnTracked, stopAllStarted, track } from './processes.js';

@@ -1,0 +1,26 @@
+import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+function connectionCount(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+}
+
+/**
+ * Lets in-flight requests finish and closes every connection, so that no established socket is
+ * left for the freeze. Idle keep-alive connections are closed at once; busy ones are closed as
+ * soon as their response is done (closeIdleConnections again each turn).
+ */
+export async function drainConnections(server: Server, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    server.closeIdleConnections();
+    const open = await connectionCount(server);
+    if (open === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${open} connection(s) still busy after ${timeoutMs} ms; raise drainTimeoutMs or stop long-running requests (SSE, websockets) in an onCheckpoint hook`,
+      );
+    }
+    await sleep(5);
+  }
+}

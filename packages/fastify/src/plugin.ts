@@ -1,0 +1,167 @@
+import { type FreezeResult, freeze, lifecycle, type RestoreContext } from '@defrost/core';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { drainConnections } from './freeze/connections.js';
+import { diagnosticFilesResource } from './freeze/diagnostics.js';
+import { collectGarbage, findGc } from './freeze/heap.js';
+import { loggerDestinationResource } from './freeze/logger.js';
+import { type DefrostPluginOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { progressReporter } from './progress.js';
+import type { KnownRoute } from './warmup/plan.js';
+import { warmupPlan } from './warmup/plan.js';
+import { runWarmup, type WarmupSummary } from './warmup/runner.js';
+
+export type CheckpointHook = () => Promise<void> | void;
+export type RestoreHook = (ctx: RestoreContext) => Promise<void> | void;
+
+export interface DefrostDecorator {
+  /** Runs before every freeze, in reverse registration order: close what cannot be frozen. */
+  onCheckpoint(fn: CheckpointHook, name?: string): void;
+  /** Runs after every restore (and after a failed freeze), in registration order: reopen. */
+  onRestore(fn: RestoreHook, name?: string): void;
+  /** True in a process restored from an image. */
+  readonly restored: boolean;
+  /** Settles when a requested checkpoint finished (in the original) or a restore completed. */
+  readonly done: Promise<FreezeResult | undefined>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    defrost: DefrostDecorator;
+  }
+}
+
+function serverOrigin(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('defrost warms up over TCP; the server listens on a unix socket');
+  const host = address.family === 'IPv6' ? `[${address.address === '::' ? '::1' : address.address}]` : address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** After a restore with a restore-time port: listen there instead of the frozen port. */
+async function relisten(app: FastifyInstance, port: number): Promise<void> {
+  const address = app.server.address();
+  if (!address || typeof address === 'string' || address.port === port) return;
+  await new Promise<void>((resolve, reject) => {
+    app.server.close(() => undefined);
+    app.server.once('error', reject);
+    app.server.listen({ port, host: address.address }, () => {
+      app.server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (app, rawOptions) => {
+  const options: ResolvedOptions = resolveOptions(rawOptions);
+  const unregister: (() => void)[] = [];
+  const register = (resource: Parameters<typeof lifecycle.register>[0]): void => {
+    unregister.push(lifecycle.register(resource));
+  };
+  let restored = false;
+  let settle: (result: FreezeResult | undefined) => void = () => {};
+  const done = new Promise<FreezeResult | undefined>((resolve) => {
+    settle = resolve;
+  });
+
+  app.decorate('defrost', {
+    onCheckpoint(fn: CheckpointHook, name = 'app onCheckpoint hook') {
+      register({ name, beforeCheckpoint: () => fn() });
+    },
+    onRestore(fn: RestoreHook, name = 'app onRestore hook') {
+      register({ name, afterRestore: (ctx) => fn(ctx) });
+    },
+    get restored() {
+      return restored;
+    },
+    done,
+  } satisfies DefrostDecorator);
+  app.addHook('onClose', async () => {
+    for (const fn of unregister) fn();
+  });
+
+  const request = options.checkpoint;
+  if (!request) {
+    settle(undefined);
+    return; // a normal run: nothing else happens
+  }
+
+  const routes: KnownRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push({ method: route.method, url: route.url });
+  });
+  const report = progressReporter(options.progressFile);
+
+  // Registered first so that they run last before the freeze and first after a restore.
+  register({
+    name: 'fastify connections',
+    beforeCheckpoint: () => drainConnections(app.server, options.drainTimeoutMs),
+    afterRestore: async (ctx) => {
+      if (ctx.settings?.port !== undefined) await relisten(app, ctx.settings.port);
+    },
+  });
+  register(diagnosticFilesResource((m) => app.log.info(m)));
+  const loggerResource = loggerDestinationResource(app.log);
+  if (loggerResource) register(loggerResource);
+
+  const run = async (): Promise<void> => {
+    const log = app.log.child({ defrost: true });
+    try {
+      let warmup: WarmupSummary | undefined;
+      if (options.warmup !== false) {
+        const plan = warmupPlan(options.warmup, routes);
+        log.info({ rounds: Number.isFinite(plan.rounds) ? plan.rounds : undefined, durationMs: plan.durationMs }, 'defrost: warming up');
+        warmup = await runWarmup(serverOrigin(app), plan, (requests, rounds) => {
+          if (rounds % 25 === 0) report({ step: 'warmup', requests, rounds, ...(Number.isFinite(plan.rounds) ? { totalRounds: plan.rounds } : {}) });
+        });
+        log.info({ warmup }, `defrost: warm-up done: ${warmup.requests} requests in ${warmup.durationMs} ms (p50 ${warmup.firstRoundP50Ms} ms -> ${warmup.lastRoundP50Ms} ms)`);
+        report({ step: 'warmup-done', summary: warmup });
+      }
+      const { gc, warning } = findGc();
+      if (warning) log.warn(`defrost: ${warning}`);
+      report({ step: 'freezing' });
+      const result = await freeze({
+        imageDir: request.imageDir,
+        mode: request.mode,
+        force: request.force,
+        ...(request.signingKey ? { signingKey: request.signingKey } : {}),
+        ...(options.audit ? { auditPolicy: options.audit } : {}),
+        ...(warmup ? { warmup } : {}),
+        beforeDump: () => {
+          if (gc) collectGarbage(gc);
+        },
+        onWarning: (m) => log.warn(`defrost: ${m}`),
+      });
+      if (result.restored) {
+        restored = true;
+        log.info(
+          { restoreId: result.context.restoreId, restoreMs: result.context.restoreDurationMs, hooksMs: Math.round(result.hooksMs) },
+          `defrost: restored in ${result.context.restoreDurationMs} ms (image of ${result.context.imageCreatedAt})`,
+        );
+        settle(result);
+        return;
+      }
+      log.info({ imageDir: request.imageDir, totalBytes: result.manifest.totalBytes, durationMs: Math.round(result.durationMs) }, 'defrost: checkpoint written');
+      report({
+        step: 'checkpointed',
+        imageDir: request.imageDir,
+        durationMs: Math.round(result.durationMs),
+        totalBytes: result.manifest.totalBytes,
+        files: Object.keys(result.manifest.files).length,
+      });
+      settle(result);
+      if (request.mode === 'exit') {
+        await app.close();
+        // The image is written; this process was started only to build it.
+        process.exit(0);
+      }
+    } catch (error) {
+      log.error({ err: error }, `defrost: checkpoint failed: ${(error as Error).message}`);
+      report({ step: 'failed', message: (error as Error).message });
+      settle(undefined);
+    }
+  };
+  app.addHook('onListen', async () => {
+    // After listen() has returned to the app: the warm-up needs the server accepting.
+    setImmediate(() => void run());
+  });
+};

@@ -1,0 +1,172 @@
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, appendFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { restore, type RestoredServer } from '@defrost/core';
+import { spawnTracked, stopAllStarted, track } from '@defrost/core/testing';
+import { request } from 'undici';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const fixture = fileURLToPath(new URL('../fixtures/app.mjs', import.meta.url));
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'defrost-plugin-'));
+  return () => rmSync(work, { recursive: true, force: true });
+});
+afterEach(stopAllStarted);
+
+const SMALL_WARMUP = JSON.stringify({ requests: [{ url: '/' }, { url: '/count' }], rounds: 20 });
+
+async function get(port: number, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await request(`http://127.0.0.1:${port}${path}`, { reset: true });
+  return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+}
+
+function events(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        const value = JSON.parse(line);
+        return value && typeof value === 'object' && 'event' in value ? [value] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** Restores one copy with its stdout/stderr going to `outFile`; the copy is stopped after the test. */
+async function restoreCopy(imageDir: string, outFile: string, options: Parameters<typeof restore>[1] = {}): Promise<RestoredServer> {
+  const out = openSync(outFile, 'a');
+  try {
+    const server = await restore(imageDir, { ...options, stdout: out, stderr: out });
+    track(server.pid);
+    track(server.launcherPid);
+    return server;
+  } finally {
+    closeSync(out);
+  }
+}
+
+/** Starts the fixture asking for a checkpoint and waits until it has exited (exit mode). */
+async function buildImage(name: string, env: Record<string, string> = {}, nodeArgs: string[] = ['--expose-gc']) {
+  const imageDir = join(work, name);
+  const progressFile = join(work, `${name}.progress`);
+  const app = spawnTracked(process.execPath, [...nodeArgs, fixture], {
+    DEFROST_CHECKPOINT_IMAGE: imageDir,
+    DEFROST_PROGRESS_FILE: progressFile,
+    FIXTURE_WARMUP: SMALL_WARMUP,
+    ...env,
+  });
+  const listening = (await app.waitFor((e) => e.event === 'listening')) as { port: number; pid: number };
+  return { imageDir, progressFile, app, port: listening.port, pid: listening.pid };
+}
+
+describe('@defrost/fastify with real CRIU', () => {
+  it('freezes a server with a pino file logger; two restores in a row serve and log to the grown file', async () => {
+    const logFile = join(work, 'app.log');
+    const { imageDir, app, port, progressFile } = await buildImage('logger', { FIXTURE_LOG_FILE: logFile, FIXTURE_LOGGER: 'pino' });
+    expect((await app.exited).code).toBe(0);
+    expect(existsSync(join(imageDir, 'defrost.json'))).toBe(true);
+    const progress = readFileSync(progressFile, 'utf8');
+    expect(progress).toContain('"step":"warmup-done"');
+    expect(progress).toContain('"step":"checkpointed"');
+    const warmupCount = 20; // the warm-up hit /count once per round
+    expect(readFileSync(logFile, 'utf8')).toContain('warm-up done');
+
+    for (const round of [1, 2]) {
+      appendFileSync(logFile, `${JSON.stringify({ msg: `written by someone else before restore ${round}` })}\n`);
+      const out = join(work, `logger-restore-${round}.out`);
+      const copy = await restoreCopy(imageDir, out);
+      const { status, body } = await get(port, '/count');
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ count: warmupCount + 1, restored: true });
+      const log = readFileSync(logFile, 'utf8');
+      expect(log).toContain(`written by someone else before restore ${round}`);
+      // This copy's own lines land after the foreign line, in the same file.
+      const after = log.slice(log.indexOf(`before restore ${round}`));
+      expect(after).toContain('"count":21');
+      expect(after).toMatch(/defrost: restored in \d+ ms/);
+      await copy.stop();
+    }
+  });
+
+  it('aborts the checkpoint when a warm-up request answers 500, naming it, and keeps serving', async () => {
+    const { imageDir, app, port, progressFile } = await buildImage('warmup-500', {
+      FIXTURE_WARMUP: JSON.stringify({ requests: [{ url: '/' }, { url: '/fail' }], rounds: 5 }),
+    });
+    await app.waitFor((e) => e.event === 'defrost-done');
+    const progress = readFileSync(progressFile, 'utf8');
+    expect(progress).toContain('"step":"failed"');
+    expect(progress).toMatch(/warm-up request GET \/fail answered 500/);
+    expect(existsSync(imageDir)).toBe(false);
+    expect(readdirSync(work).filter((n) => n.includes('warmup-500.partial'))).toEqual([]);
+    expect((await get(port, '/')).status).toBe(200);
+  });
+
+  it('lets a request that is in flight when the checkpoint begins complete normally', async () => {
+    const { imageDir, app, port } = await buildImage('in-flight', { FIXTURE_HOOK_DELAY_MS: '300', FIXTURE_SLOW_MS: '800' });
+    await app.waitFor((e) => e.event === 'checkpoint-begins');
+    const started = Date.now();
+    const slow = await get(port, '/slow');
+    expect(slow.status).toBe(200);
+    expect(slow.body.slow).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+    expect((await app.exited).code).toBe(0);
+    expect(existsSync(join(imageDir, 'defrost.json'))).toBe(true);
+  });
+
+  it('checkpoint-and-continue: the original keeps serving and the image restores', async () => {
+    const { imageDir, app, port } = await buildImage('continue', { DEFROST_CHECKPOINT_MODE: 'continue' });
+    await app.waitFor((e) => e.event === 'defrost-done');
+    expect(existsSync(join(imageDir, 'defrost.json'))).toBe(true);
+    const original = await get(port, '/count');
+    expect(original.body).toMatchObject({ count: 21, restored: false });
+    // The original went through its restore hooks too ('continued').
+    await app.waitFor((e) => e.event === 'on-restore' && e.reason === 'continued');
+
+    // Stop the original, then restore: the copy continues from the frozen state, with restore-time env.
+    app.child.kill('SIGTERM');
+    await app.exited;
+    const out = join(work, 'continue-restore.out');
+    const copy = await restoreCopy(imageDir, out, { env: { FIXTURE_SECRET: 's3cret' } });
+    expect((await get(port, '/count')).body).toMatchObject({ count: 21, restored: true });
+    expect(events(out)).toContainEqual(expect.objectContaining({ event: 'on-restore', reason: 'restored', secret: 's3cret' }));
+    await copy.stop();
+  });
+
+  it('works without --expose-gc and says so', async () => {
+    const logFile = join(work, 'nogc.log');
+    const { imageDir, app, port } = await buildImage('no-expose-gc', { FIXTURE_LOG_FILE: logFile }, []);
+    expect((await app.exited).code).toBe(0);
+    expect(readFileSync(logFile, 'utf8')).toMatch(/without --expose-gc/);
+    const copy = await restoreCopy(imageDir, join(work, 'nogc.out'));
+    expect((await get(port, '/count')).status).toBe(200);
+    await copy.stop();
+  });
+
+  it('restores a server started with --perf-basic-prof twice while its perf map grows', async () => {
+    const { imageDir, app, port, pid } = await buildImage('perf', {}, ['--expose-gc', '--perf-basic-prof']);
+    expect((await app.exited).code).toBe(0);
+    const perfMap = `/tmp/perf-${pid}.map`;
+    expect(existsSync(perfMap)).toBe(true);
+    try {
+      for (const round of [1, 2]) {
+        appendFileSync(perfMap, `0 1 grown-before-restore-${round}\n`);
+        const copy = await restoreCopy(imageDir, join(work, `perf-${round}.out`));
+        expect((await get(port, '/items/42')).body).toEqual({ id: '42' });
+        await copy.stop();
+      }
+    } finally {
+      rmSync(perfMap, { force: true });
+    }
+  });
+
+  it('changes nothing in a normal run', async () => {
+    const app = spawnTracked(process.execPath, [fixture], {});
+    const { port } = (await app.waitFor((e) => e.event === 'listening')) as { port: number };
+    await app.waitFor((e) => e.event === 'defrost-done' && e.restored === null);
+    expect((await get(port, '/count')).body).toMatchObject({ count: 1, restored: false });
+  });
+});
