@@ -2,8 +2,8 @@
  * Classification of a process's open resources: a pure function of a snapshot of /proc, so that
  * unit tests can cover every rule without a kernel.
  *
- * The rules come from what CRIU 4.2 does with a Node 20 server (see CRIU-NOTES.md and the
- * measurements quoted next to each rule).
+ * The rules come from what CRIU 4.2 does with a Node 20 server: shared/CRIU-NOTES.md and the
+ * measurements in ./README.md (io_uring, inotify, UDP, Node's own descriptors).
  */
 import { basename } from 'node:path';
 import {
@@ -109,8 +109,8 @@ export const FIXES = {
     "keep pino's destination in append mode (the default; `append: false` breaks restores), or `dest.flushSync(); dest.reopen('/dev/null')` " +
     'before checkpointing and `dest.reopen(file)` after restore',
   perfMap:
-    'start the checkpointed node without --perf-basic-prof/--perf-prof (V8 writes the map without O_APPEND), or accept a map ' +
-    "that stops at the checkpoint with policy writableFile: 'warn'",
+    'start the checkpointed node without --perf-basic-prof/--perf-prof: V8 keeps writing the map without O_APPEND, ' +
+    'so once a restored copy has written to it the next restore fails',
   deletedFile:
     'close the deleted file before checkpointing, or raise CRIU --ghost-limit: CRIU copies deleted files into the image ' +
     'only up to 1 MiB',
@@ -447,7 +447,7 @@ function fileOrigin(ctx: Context, path: string): { origin: string; fix: string }
   if (/^isolate-0x[0-9a-f]+-\d+-v8(-\d+)?\.log$/.test(file)) {
     return {
       origin: 'the V8 profiler log from --prof',
-      fix: "start the checkpointed node without --prof, or set policy writableFile: 'warn'",
+      fix: 'start the checkpointed node without --prof: V8 keeps writing this log without O_APPEND, so once a restored copy has written to it the next restore fails',
     };
   }
   if (/\.log$|\.jsonl?$/.test(file)) {

@@ -7,9 +7,6 @@ import { readProcSnapshot } from './proc.js';
 import { buildReport } from './report.js';
 import type { AuditPolicy, AuditReport } from './types.js';
 
-export { type ChildEntry, classifySnapshot, type FdEntry, FIXES, type ProcSnapshot } from './classify.js';
-export * from './parse.js';
-export { readProcSnapshot, ssUnixPeers } from './proc.js';
 export {
   actionFor,
   assertAuditClean,

@@ -100,7 +100,7 @@ function label(f: AuditFinding): string {
 export function formatFinding(f: AuditFinding): string {
   const who = f.fd !== undefined ? `fd ${f.fd}` : f.pid !== undefined ? `pid ${f.pid}` : 'process';
   const origin = f.origin ? ` (${f.origin})` : '';
-  const fix = f.fix && f.class !== 'safe' ? `: fix: ${f.fix}` : '';
+  const fix = f.fix ? `: fix: ${f.fix}` : '';
   return `${who}: ${label(f)} ${f.target}${origin}${fix}`;
 }
 

@@ -17,7 +17,7 @@ import {
   parseSsUnix,
   parseUnixTable,
   tcpStateName,
-} from '../../src/audit/index.js';
+} from '../../src/audit/parse.js';
 
 // Text captured from Node v20.20.2 processes on Linux 6.18.
 const EPOLL_FDINFO = `pos:\t0
