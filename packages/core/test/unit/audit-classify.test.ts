@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AuditFinding,
@@ -497,6 +499,18 @@ describe('child processes', () => {
       /^pid 5000: running child process sleep 30 \(child_process\.spawn\/exec\): fix: /,
     );
     expect(report.errors.map((f) => f.pid)).toEqual([5000, 5002]);
+  });
+});
+
+describe('child processes without CONFIG_PROC_CHILDREN', () => {
+  it('finds children by their parent PID in /proc/<pid>/stat', async () => {
+    proc
+      .self({ pid: PID })
+      .process({ pid: 5000, ppid: PID, comm: 'sleep', cmdline: ['sleep', '30'] })
+      .process({ pid: 5001, ppid: 1, comm: 'other', cmdline: ['other'] });
+    rmSync(join(proc.root, 'self', 'task', String(PID), 'children'));
+    const report = await audit();
+    expect(report.errors).toEqual([expect.objectContaining({ pid: 5000, kind: 'childProcess', target: 'sleep 30' })]);
   });
 });
 

@@ -1,4 +1,6 @@
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, appendFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +135,20 @@ describe('@defrost/fastify with real CRIU', () => {
     const copy = await restoreCopy(imageDir, out, { env: { FIXTURE_SECRET: 's3cret' } });
     expect((await get(port, '/count')).body).toMatchObject({ count: 21, restored: true });
     expect(events(out)).toContainEqual(expect.objectContaining({ event: 'on-restore', reason: 'restored', secret: 's3cret' }));
+    await copy.stop();
+  });
+
+  it('listens on a restore-time port', async () => {
+    const { imageDir, app } = await buildImage('port');
+    expect((await app.exited).code).toBe(0);
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const newPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const out = join(work, 'port.out');
+    const copy = await restoreCopy(imageDir, out, { port: newPort });
+    expect((await get(newPort, '/count')).body).toMatchObject({ count: 21, restored: true });
+    expect(events(out)).toContainEqual(expect.objectContaining({ event: 'on-restore', port: newPort }));
     await copy.stop();
   });
 
