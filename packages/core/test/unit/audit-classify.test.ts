@@ -510,7 +510,9 @@ describe('child processes without CONFIG_PROC_CHILDREN', () => {
       .process({ pid: 5001, ppid: 1, comm: 'other', cmdline: ['other'] });
     rmSync(join(proc.root, 'self', 'task', String(PID), 'children'));
     const report = await audit();
-    expect(report.errors).toEqual([expect.objectContaining({ pid: 5000, kind: 'childProcess', target: 'sleep 30' })]);
+    expect(report.errors).toEqual([
+      expect.objectContaining({ pid: 5000, kind: 'childProcess', target: 'sleep 30' }),
+    ]);
   });
 });
 
