@@ -130,6 +130,10 @@ async function readNet(base: string): Promise<{ inet: InetSocket[]; unix: UnixSo
   return { inet, unix: parseUnixTable(unixText ?? '') };
 }
 
+/**
+ * Children of a process from task/<tid>/children (CONFIG_PROC_CHILDREN); on kernels without it,
+ * by scanning every /proc/<pid>/stat for the parent PID.
+ */
 function childPidsOf(procRoot: string, pidPath: string): number[] {
   const taskDir = join(procRoot, pidPath, 'task');
   let tasks: string[];
@@ -139,10 +143,31 @@ function childPidsOf(procRoot: string, pidPath: string): number[] {
     return [];
   }
   const pids = new Set<number>();
+  let readable = false;
   for (const tid of tasks) {
-    for (const pid of parseChildren(readText(join(taskDir, tid, 'children')) ?? '')) pids.add(pid);
+    const text = readText(join(taskDir, tid, 'children'));
+    if (text === undefined) continue;
+    readable = true;
+    for (const pid of parseChildren(text)) pids.add(pid);
+  }
+  if (!readable && tasks.length > 0) {
+    const parent = parseProcStat(readText(join(procRoot, pidPath, 'stat')) ?? '')?.pid;
+    if (parent !== undefined) for (const pid of scanChildren(procRoot, parent)) pids.add(pid);
   }
   return [...pids];
+}
+
+function scanChildren(procRoot: string, parent: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(procRoot);
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => parseProcStat(readText(join(procRoot, name, 'stat')) ?? '')?.ppid === parent)
+    .map(Number);
 }
 
 function readDescendants(procRoot: string, pidPath: string): ChildEntry[] {
