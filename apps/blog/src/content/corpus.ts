@@ -76,6 +76,11 @@ export function slugify(text: string): string {
     .replace(/-+$/g, '');
 }
 
+/** Good enough for this vocabulary: "cold starts" and "a handful of syscalls" are plural, "disk I/O" is not. */
+function isPlural(nounPhrase: string): boolean {
+  return /[^s]s$/.test(nounPhrase);
+}
+
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -186,7 +191,7 @@ class PostWriter {
       case 3:
         return `A ${rng.pick(ADJECTIVES)} guide to ${topic} in ${tech}`;
       case 4:
-        return `Why ${topic} is ${rng.pick(COMPARATIVES)} than you think`;
+        return `Why ${topic} ${isPlural(topic) ? 'are' : 'is'} ${rng.pick(COMPARATIVES)} than you think`;
       case 5:
         return `${rng.int(3, 12)} things about ${topic} nobody told me`;
       case 6:
@@ -211,18 +216,28 @@ class PostWriter {
   /** A sentence without Markdown (used for summaries, which are shown as plain text). */
   #plainSentence(): string {
     const rng = this.#rng;
-    switch (rng.int(0, 4)) {
-      case 0:
-        return `${capitalize(rng.pick(OPENERS) + rng.pick(SUBJECTS))} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)} ${rng.pick(CLAUSES)}.`;
-      case 1:
-        return `${capitalize(this.#topic)} ${rng.pick(['often', 'usually', 'rarely', 'sometimes'])} matter more than ${rng.pick(OBJECTS)} ${rng.pick(CLAUSES)}.`;
-      case 2:
-        return `We measured ${rng.pick(METRICS)} ${rng.pick(CLAUSES)} and found that ${rng.pick(SUBJECTS)} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)}.`;
-      case 3:
-        return `${capitalize(rng.pick(SUBJECTS))} accounted for roughly ${rng.int(5, 95)}% of ${rng.pick(METRICS)}, about ${rng.int(2, 900)} ms ${rng.pick(CLAUSES)}.`;
-      default:
-        return `${capitalize(rng.pick(OPENERS) + rng.pick(SUBJECTS))} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)}, and ${rng.pick(SUBJECTS)} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)}.`;
+    const form = rng.int(0, 11);
+    if (form <= 2) {
+      return `${capitalize(rng.pick(OPENERS) + rng.pick(SUBJECTS))} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)} ${rng.pick(CLAUSES)}.`;
     }
+    if (form === 3) {
+      const thing = rng.pick(OBJECTS);
+      const adverb = rng.pick(['often', 'usually', 'rarely', 'sometimes']);
+      return `When it comes to ${this.#topic}, ${thing} ${adverb} ${isPlural(thing) ? 'matter' : 'matters'} more than ${rng.pick(OBJECTS)} ${rng.pick(CLAUSES)}.`;
+    }
+    if (form <= 5) {
+      return `We measured ${rng.pick(METRICS)} ${rng.pick(CLAUSES)} and found that ${rng.pick(SUBJECTS)} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)}.`;
+    }
+    if (form <= 7) {
+      return `${capitalize(rng.pick(SUBJECTS))} accounted for roughly ${rng.int(5, 95)}% of ${rng.pick(METRICS)}, about ${rng.int(2, 900)} ms ${rng.pick(CLAUSES)}.`;
+    }
+    if (form === 10) {
+      return `If ${rng.pick(SUBJECTS)} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)}, ${rng.pick(SUBJECTS)} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)} as well.`;
+    }
+    if (form === 11) {
+      return `The ${rng.pick(['short', 'honest', 'boring', 'practical'])} answer is that ${rng.pick(SUBJECTS)} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)}.`;
+    }
+    return `${capitalize(rng.pick(OPENERS) + rng.pick(SUBJECTS))} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)}, and ${rng.pick(SUBJECTS)} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)}.`;
   }
 
   #sentence(): string {

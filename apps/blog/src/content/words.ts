@@ -369,7 +369,7 @@ export const HEADINGS = [
   'Numbers',
   'Going further',
   'Lessons learned',
-  'Why {tech} helps',
+  'Where {tech} comes in',
   'Pitfalls',
   'A minimal example',
   'In production',
