@@ -1,0 +1,268 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { assertImageTarget, type ImageManifest, imageSizes, verifyImage } from '@defrost/core';
+import { type ChildEnd, childEnd, onSignals, sendSignal, statusOf, stopChild } from '../child.js';
+import { CliError, firstLine } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { readSigningKey } from '../options.js';
+import { colorEnabled, formatMB, formatMs, type Io, printWarning, shellQuote, stylesFor } from '../output.js';
+import {
+  describeEvent,
+  type ProgressEvent,
+  ProgressLine,
+  ProgressTail,
+  type WarmupSummaryLike,
+  warmupText,
+} from '../progress.js';
+
+export interface CheckpointArgs {
+  readonly image: string;
+  readonly keepRunning?: boolean;
+  readonly force?: boolean;
+  readonly signingKeyFile?: string;
+  /** Seconds until the image must be written (and, in exit mode, the app gone). */
+  readonly timeout: number;
+  readonly command: readonly string[];
+}
+
+export const DEFAULT_TIMEOUT_S = 300;
+
+/** Adds --expose-gc to NODE_OPTIONS unless it is there already. */
+export function withExposeGc(nodeOptions: string | undefined): string {
+  const current = (nodeOptions ?? '').trim();
+  if (/(^|\s)--expose[-_]gc(\s|$)/.test(current)) return current;
+  return current ? `${current} --expose-gc` : '--expose-gc';
+}
+
+/**
+ * The app's environment: what the Fastify plugin reads to checkpoint itself, io_uring off, and
+ * --expose-gc. Inherited DEFROST_* variables that this run does not set are removed, so a stray
+ * DEFROST_CHECKPOINT_FORCE or signing key in the shell cannot leak into the checkpoint.
+ */
+export function checkpointEnv(
+  base: NodeJS.ProcessEnv,
+  o: { imageDir: string; keepRunning: boolean; force: boolean; signingKey?: string; progressFile: string },
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const key of Object.keys(env)) if (key.startsWith('DEFROST_CHECKPOINT_')) delete env[key];
+  delete env.DEFROST_SIGNING_KEY;
+  delete env.DEFROST_PROGRESS_FILE;
+  env.DEFROST_CHECKPOINT_IMAGE = resolve(o.imageDir);
+  env.DEFROST_CHECKPOINT_MODE = o.keepRunning ? 'continue' : 'exit';
+  if (o.force) env.DEFROST_CHECKPOINT_FORCE = '1';
+  if (o.signingKey !== undefined) env.DEFROST_SIGNING_KEY = o.signingKey;
+  env.DEFROST_PROGRESS_FILE = o.progressFile;
+  // Node 20.20 opens io_uring only when asked, newer libuv may on its own; CRIU cannot dump it.
+  env.UV_USE_IO_URING = '0';
+  // Node 20 (and 22, 24) accept --expose-gc in NODE_OPTIONS (it is on the allow-list of V8
+  // options there; `defrost doctor` checks it), so it reaches node however the command starts
+  // it (`node app.js`, `npm start`, a shell script). The plugin collects garbage with it before
+  // the freeze, which makes the image smaller.
+  env.NODE_OPTIONS = withExposeGc(base.NODE_OPTIONS);
+  return env;
+}
+
+type Outcome =
+  | { readonly kind: 'exited'; readonly end: ChildEnd }
+  | { readonly kind: 'failed'; readonly message: string }
+  | { readonly kind: 'checkpointed' }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'interrupted'; readonly signal: NodeJS.Signals };
+
+function checkpointFailed(message: string, hint?: string): CliError {
+  return new CliError(`checkpoint failed: ${message}`, EXIT.CHECKPOINT_FAILED, hint);
+}
+
+export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<number> {
+  const imageDir = resolve(args.image);
+  const keepRunning = args.keepRunning ?? false;
+  // Before anything starts: an existing image is only replaced with --force (exit 4 otherwise).
+  await assertImageTarget(imageDir, { force: args.force ?? false });
+  const signingKey =
+    args.signingKeyFile !== undefined ? await readSigningKey(args.signingKeyFile) : undefined;
+
+  const s = stylesFor(colorEnabled(io.stderr, io.env));
+  const work = await mkdtemp(join(tmpdir(), 'defrost-checkpoint-'));
+  const progressFile = join(work, 'progress.jsonl');
+  await writeFile(progressFile, '', { mode: 0o600 });
+  const display = new ProgressLine(io.stderr, s, io.stderr.isTTY === true && io.env.TERM !== 'dumb');
+  const shown = shellQuote(args.command);
+
+  try {
+    const [file, ...rest] = args.command;
+    if (!file) throw new CliError('no command to run', EXIT.USAGE);
+    const env = checkpointEnv(io.env, {
+      imageDir,
+      keepRunning,
+      force: args.force ?? false,
+      progressFile,
+      ...(signingKey !== undefined ? { signingKey } : {}),
+    });
+    display.update(`starting ${shown}`, true);
+    // Own session (detached): CRIU dumps the app's process tree, which must not include this CLI
+    // or the terminal's job; Ctrl-C here reaches the app only through this process.
+    const child = spawn(file, rest, { env, detached: true, stdio: ['ignore', 'inherit', 'inherit'] });
+    const ended = childEnd(child);
+    const pid = child.pid;
+
+    let checkpointed: Extract<ProgressEvent, { step: 'checkpointed' }> | undefined;
+    let failure: string | undefined;
+    let warmup: WarmupSummaryLike | undefined;
+    let lastStep = 'starting the app';
+    let wake: (o: Outcome) => void = () => {};
+    const tail = new ProgressTail(progressFile, (event) => {
+      if (event.step === 'failed') {
+        failure = event.message;
+        wake({ kind: 'failed', message: event.message });
+        return;
+      }
+      if (event.step === 'warmup-done') warmup = event.summary as WarmupSummaryLike;
+      if (event.step === 'checkpointed') {
+        checkpointed = event;
+        if (keepRunning) wake({ kind: 'checkpointed' });
+      }
+      const text = describeEvent(event);
+      if (text) {
+        lastStep = text;
+        display.update(text, event.step !== 'warmup');
+      }
+    });
+    tail.start();
+
+    let timer: NodeJS.Timeout | undefined;
+    let removeSignals: () => void = () => {};
+    const outcome = await new Promise<Outcome>((resolveOutcome) => {
+      let settled = false;
+      wake = (o) => {
+        if (!settled) {
+          settled = true;
+          resolveOutcome(o);
+        }
+      };
+      ended.then((end) => wake({ kind: 'exited', end }));
+      timer = setTimeout(() => wake({ kind: 'timeout' }), args.timeout * 1000);
+      removeSignals = onSignals((signal) => wake({ kind: 'interrupted', signal }));
+    });
+    clearTimeout(timer);
+    removeSignals();
+    await tail.stop();
+    display.finish();
+
+    const stopApp = async (): Promise<void> => {
+      if (child.exitCode === null && child.signalCode === null && pid !== undefined) {
+        io.stderr.write(`defrost: stopping the app (pid ${pid})\n`);
+        await stopChild(pid, ended, 5_000);
+      }
+    };
+
+    switch (outcome.kind) {
+      case 'interrupted': {
+        await stopApp();
+        io.stderr.write(`defrost: checkpoint interrupted by ${outcome.signal}; no image written\n`);
+        return statusOf(null, outcome.signal);
+      }
+      case 'timeout': {
+        await stopApp();
+        throw checkpointFailed(
+          checkpointed
+            ? `the image was written, but the app did not exit within ${args.timeout} s`
+            : `no checkpoint within ${args.timeout} s (last step: ${lastStep})`,
+          checkpointed
+            ? 'the app must end after the checkpoint in exit mode (the Fastify plugin does); or use --keep-running'
+            : 'is @defrost/fastify registered and does the server listen? A long warm-up needs a larger --timeout',
+        );
+      }
+      case 'failed': {
+        await stopApp();
+        throw checkpointFailed(outcome.message);
+      }
+      case 'exited': {
+        const { end } = outcome;
+        if (end.error) {
+          throw checkpointFailed(
+            `cannot start ${shown}: ${end.error.code === 'ENOENT' ? `${file}: command not found` : end.error.message}`,
+            'give the command after --, e.g. `defrost checkpoint --image DIR -- node app.js`',
+          );
+        }
+        if (failure !== undefined) throw checkpointFailed(failure);
+        const how = end.signal ? `was killed by ${end.signal}` : `exited with status ${end.code}`;
+        if (!checkpointed) {
+          throw checkpointFailed(
+            `the app ${how} before writing an image`,
+            'the app must register @defrost/fastify and listen; its own output above says more',
+          );
+        }
+        if (!keepRunning && end.status !== 0) {
+          throw checkpointFailed(`the app ${how} after writing the image`, 'its output above says why');
+        }
+        if (keepRunning) {
+          throw checkpointFailed(`the app ${how} right after writing the image`);
+        }
+        await printSummary(io, imageDir, signingKey, checkpointed, warmup, shown);
+        return EXIT.OK;
+      }
+      case 'checkpointed': {
+        // --keep-running: the image is there, the server keeps serving; stay attached to it.
+        const forward = onSignals((signal) => {
+          sendSignal(pid, signal);
+        });
+        try {
+          await printSummary(io, imageDir, signingKey, checkpointed!, warmup, shown).catch(async (e) => {
+            await stopApp();
+            throw e;
+          });
+          io.stderr.write(`defrost: the app keeps running (pid ${pid}); Ctrl-C or SIGTERM stops it\n`);
+          const end = await ended;
+          return end.status;
+        } finally {
+          forward();
+        }
+      }
+    }
+  } finally {
+    display.finish();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function printSummary(
+  io: Io,
+  imageDir: string,
+  signingKey: string | undefined,
+  event: Extract<ProgressEvent, { step: 'checkpointed' }>,
+  warmupEvent: WarmupSummaryLike | undefined,
+  shown: string,
+): Promise<void> {
+  let manifest: ImageManifest;
+  const warnings: string[] = [];
+  try {
+    // The hashes and the signature; not the host (the app may have run another node binary).
+    manifest = await verifyImage(imageDir, {
+      host: false,
+      ...(signingKey !== undefined ? { signingKey, requireSignature: true } : {}),
+      onWarning: (w) => warnings.push(w.message),
+    });
+  } catch (e) {
+    throw checkpointFailed(`the app reported an image, but it does not verify: ${firstLine(e)}`);
+  }
+  for (const w of warnings) printWarning(io, w);
+  const sizes = await imageSizes(imageDir);
+  const s = stylesFor(colorEnabled(io.stdout, io.env));
+  const warmup = warmupText(warmupEvent ?? (manifest.warmup as WarmupSummaryLike | undefined));
+  const rows: [string, string][] = [
+    ['image', imageDir],
+    [
+      'size',
+      `${formatMB(sizes.totalBytes)} in ${sizes.files} files (memory pages ${formatMB(sizes.pagesBytes)})`,
+    ],
+    ['warm-up', warmup ?? 'none'],
+    ['checkpoint', formatMs(manifest.checkpoint.durationMs ?? event.durationMs)],
+    ['signed', manifest.signature ? 'yes (hmac-sha256)' : 'no'],
+    ['restore', `defrost restore ${shellQuote([imageDir])}`],
+  ];
+  io.stdout.write(
+    `${s.green(`defrost: checkpoint of \`${shown}\` written`)}\n${rows.map(([k, v]) => `  ${k.padEnd(11)}${v}\n`).join('')}`,
+  );
+}

@@ -1,0 +1,151 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import {
+  currentHostFacts,
+  type RestoredServer,
+  requireCriuBinary,
+  restore,
+  type ServerExit,
+  verifyImage,
+} from '@defrost/core';
+import { childEnd, onSignals, sendSignal, statusOf } from '../child.js';
+import { exitCodeFor, firstLine, UsageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { readSigningKey, restoreEnv } from '../options.js';
+import { colorEnabled, type Io, printError, printWarning, shellQuote, stylesFor } from '../output.js';
+
+export interface RestoreArgs {
+  readonly dir: string;
+  readonly copies: number;
+  readonly port?: number;
+  readonly env: readonly [string, string][];
+  readonly envFile?: string;
+  readonly signingKeyFile?: string;
+  readonly fallback?: boolean;
+  readonly command: readonly string[];
+}
+
+/** The status to exit with: the first copy that failed (non-zero), else 0. */
+export function combinedStatus(statuses: readonly number[]): number {
+  return statuses.find((s) => s !== 0) ?? 0;
+}
+
+/** "image /x: no such directory" -> "no such directory" when the path is already in the sentence. */
+function reasonFor(error: unknown, dir: string, absDir: string): string {
+  const line = firstLine(error);
+  for (const prefix of [`image ${absDir}: `, `image ${dir}: `]) {
+    if (line.startsWith(prefix)) return line.slice(prefix.length);
+  }
+  return line;
+}
+
+async function runCold(command: readonly string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const [file, ...rest] = command;
+  // Own process group, so that signals reach it once: from here, forwarded.
+  const child = spawn(file!, rest, { env, detached: true, stdio: 'inherit' });
+  const ended = childEnd(child);
+  const removeSignals = onSignals((signal) => {
+    sendSignal(child.pid, signal);
+  });
+  try {
+    const end = await ended;
+    if (end.error) {
+      printError(
+        io,
+        new Error(
+          `cannot start the fallback command ${shellQuote(command)}: ${end.error.code === 'ENOENT' ? `${file}: command not found` : end.error.message}`,
+        ),
+      );
+      return EXIT.FAILURE;
+    }
+    return end.status;
+  } finally {
+    removeSignals();
+  }
+}
+
+export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number> {
+  if (args.command.length > 0 && !args.fallback) {
+    throw new UsageError(
+      `a command after the image directory is only run with --fallback (got: ${shellQuote(args.command)})`,
+      'defrost restore DIR --fallback -- node app.js',
+    );
+  }
+  if (args.fallback && args.command.length === 0) {
+    throw new UsageError(
+      '--fallback needs the cold-start command after --',
+      'defrost restore DIR --fallback -- node app.js',
+    );
+  }
+  const absDir = resolve(args.dir);
+  const env = await restoreEnv(args.envFile, args.env);
+  const signingKey =
+    args.signingKeyFile !== undefined ? await readSigningKey(args.signingKeyFile) : undefined;
+  const s = stylesFor(colorEnabled(io.stderr, io.env));
+
+  // Signals that arrive while restoring are passed on once the copies run.
+  let pending: NodeJS.Signals | undefined;
+  const servers: RestoredServer[] = [];
+  const removeSignals = onSignals((signal) => {
+    pending = signal;
+    for (const server of servers) server.signal(signal);
+  });
+  try {
+    const options = {
+      env,
+      ...(args.port !== undefined ? { port: args.port } : {}),
+      ...(signingKey !== undefined ? { signingKey, requireSignature: true } : {}),
+    };
+    let attempts: PromiseSettledResult<RestoredServer>[];
+    try {
+      // Several copies: hash the image once here instead of once per copy.
+      let skipVerify = false;
+      if (args.copies > 1) {
+        const criu = await requireCriuBinary();
+        await verifyImage(absDir, {
+          ...(signingKey !== undefined ? { signingKey, requireSignature: true } : {}),
+          host: { ...(await currentHostFacts()), criuVersion: criu.version.text },
+          onWarning: (w) => printWarning(io, w.message),
+        });
+        skipVerify = true;
+      }
+      attempts = await Promise.allSettled(
+        Array.from({ length: args.copies }, (_, copy) => restore(absDir, { ...options, copy, skipVerify })),
+      );
+    } catch (error) {
+      attempts = [{ status: 'rejected', reason: error }];
+    }
+
+    const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+    for (const a of attempts) if (a.status === 'fulfilled') servers.push(a.value);
+    if (failed) {
+      // All or nothing: copies that did come up are stopped before reporting or falling back.
+      await Promise.all(servers.map((server) => server.stop(5_000)));
+      servers.length = 0;
+      if (pending) return statusOf(null, pending);
+      if (!args.fallback) throw failed.reason;
+      const reason = reasonFor(failed.reason, args.dir, absDir);
+      io.stderr.write(
+        `${s.bold(s.yellow(`defrost: cannot restore ${args.dir}: ${reason}; starting cold: ${shellQuote(args.command)}`))}\n`,
+      );
+      if (exitCodeFor(failed.reason) !== EXIT.IMAGE_REFUSED && io.env.DEFROST_DEBUG === '1')
+        printError(io, failed.reason);
+      removeSignals();
+      const coldEnv: NodeJS.ProcessEnv = { ...io.env, ...env };
+      if (args.port !== undefined) coldEnv.PORT = String(args.port);
+      return await runCold(args.command, coldEnv, io);
+    }
+
+    servers.forEach((server, copy) => {
+      const which = servers.length > 1 ? ` [copy ${copy}]` : '';
+      io.stderr.write(
+        `${s.green(`defrost: restored ${args.dir} in ${Math.round(server.readyMs)} ms (pid ${server.pid})${which}`)}\n`,
+      );
+      if (pending) server.signal(pending);
+    });
+    const exits: ServerExit[] = await Promise.all(servers.map((server) => server.exited));
+    return combinedStatus(exits.map((e) => e.status));
+  } finally {
+    removeSignals();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Progress of a checkpoint: the Fastify plugin appends JSON lines to the file named in
+ * DEFROST_PROGRESS_FILE (see @defrost/fastify's progress.ts); this side polls it and shows them.
+ */
+import { open } from 'node:fs/promises';
+import { formatMB, formatMs, type Styles } from './output.js';
+
+export interface WarmupSummaryLike {
+  readonly requests?: number;
+  readonly rounds?: number;
+  readonly durationMs?: number;
+  readonly firstRoundP50Ms?: number;
+  readonly lastRoundP50Ms?: number;
+}
+
+export type ProgressEvent =
+  | {
+      readonly step: 'warmup';
+      readonly requests: number;
+      readonly rounds: number;
+      readonly totalRounds?: number;
+    }
+  | { readonly step: 'warmup-done'; readonly summary: unknown }
+  | { readonly step: 'freezing' }
+  | {
+      readonly step: 'checkpointed';
+      readonly imageDir: string;
+      readonly durationMs: number;
+      readonly totalBytes: number;
+      readonly files: number;
+    }
+  | { readonly step: 'failed'; readonly message: string };
+
+const STEPS = new Set(['warmup', 'warmup-done', 'freezing', 'checkpointed', 'failed']);
+
+/** One line of the progress file, or undefined for anything that is not a known event. */
+export function parseProgressLine(line: string): ProgressEvent | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    const value = JSON.parse(line) as { step?: unknown };
+    if (!value || typeof value !== 'object' || typeof value.step !== 'string' || !STEPS.has(value.step))
+      return undefined;
+    if (value.step === 'failed' && typeof (value as { message?: unknown }).message !== 'string') {
+      return { step: 'failed', message: 'the app reported a failure without a message' };
+    }
+    return value as ProgressEvent;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Follows a JSON-lines file from its start; call poll() repeatedly, or start()/stop(). */
+export class ProgressTail {
+  private offset = 0;
+  private partial = '';
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    private readonly onEvent: (event: ProgressEvent) => void,
+  ) {}
+
+  start(intervalMs = 100): void {
+    this.timer = setInterval(() => {
+      void this.poll();
+    }, intervalMs);
+  }
+
+  /** Reads what was appended since the last poll; polls never overlap. */
+  poll(): Promise<void> {
+    this.polling = this.polling.then(() => this.readMore()).catch(() => undefined);
+    return this.polling;
+  }
+
+  /** Stops polling after a last read (events written just before the app exited are not lost). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.poll();
+  }
+
+  private async readMore(): Promise<void> {
+    let fh: import('node:fs/promises').FileHandle;
+    try {
+      fh = await open(this.file, 'r');
+    } catch {
+      return; // not created yet
+    }
+    try {
+      const chunks: Buffer[] = [];
+      const buffer = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const { bytesRead } = await fh.read(buffer, 0, buffer.length, this.offset);
+        if (bytesRead === 0) break;
+        chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
+        this.offset += bytesRead;
+      }
+      if (chunks.length === 0) return;
+      const lines = (this.partial + Buffer.concat(chunks).toString('utf8')).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const event = parseProgressLine(line);
+        if (event) this.onEvent(event);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+export function warmupText(summary: WarmupSummaryLike | undefined): string | undefined {
+  if (!summary || typeof summary !== 'object' || typeof summary.requests !== 'number') return undefined;
+  const rounds = typeof summary.rounds === 'number' ? ` in ${summary.rounds} rounds` : '';
+  const took = typeof summary.durationMs === 'number' ? `, ${formatMs(summary.durationMs)}` : '';
+  const p50 =
+    typeof summary.firstRoundP50Ms === 'number' && typeof summary.lastRoundP50Ms === 'number'
+      ? ` (median latency ${summary.firstRoundP50Ms} ms in the first round, ${summary.lastRoundP50Ms} ms in the last)`
+      : '';
+  return `${summary.requests} requests${rounds}${took}${p50}`;
+}
+
+/** The text shown for an event (undefined: nothing to show). */
+export function describeEvent(event: ProgressEvent): string | undefined {
+  switch (event.step) {
+    case 'warmup':
+      return `warming up: ${event.requests} requests, round ${event.rounds}${event.totalRounds ? `/${event.totalRounds}` : ''}`;
+    case 'warmup-done':
+      return `warmed up: ${warmupText(event.summary as WarmupSummaryLike) ?? 'done'}`;
+    case 'freezing':
+      return 'freezing (audit, hooks, CRIU dump)';
+    case 'checkpointed':
+      return `image written: ${formatMB(event.totalBytes)} in ${event.files} files, dump took ${formatMs(event.durationMs)}`;
+    case 'failed':
+      return undefined;
+  }
+}
+
+/**
+ * On a TTY: one line, rewritten in place, with the elapsed time. Elsewhere: plain lines, with
+ * warm-up updates at most every 2 s so logs stay short.
+ */
+export class ProgressLine {
+  private current = '';
+  private shown = false;
+  private lastPlain = 0;
+  private readonly started = Date.now();
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
+    private readonly styles: Styles,
+    private readonly tty: boolean,
+  ) {
+    if (tty) {
+      this.ticker = setInterval(() => this.render(), 250);
+      this.ticker.unref();
+    }
+  }
+
+  update(text: string, important = false): void {
+    this.current = text;
+    if (this.tty) {
+      this.render();
+      return;
+    }
+    const now = Date.now();
+    if (important || now - this.lastPlain >= 2_000) {
+      this.lastPlain = now;
+      this.stream.write(`defrost: ${text}\n`);
+    }
+  }
+
+  /** A line that stays (e.g. a warning), written above the updating one. */
+  log(text: string): void {
+    this.clear();
+    this.stream.write(`${text}\n`);
+    if (this.tty) this.render();
+  }
+
+  /** Leaves the last state on screen (TTY) and stops updating. */
+  finish(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    if (this.tty && this.shown) this.stream.write('\n');
+    this.shown = false;
+  }
+
+  private clear(): void {
+    if (this.tty && this.shown) this.stream.write('\r\u001b[2K');
+    this.shown = false;
+  }
+
+  private render(): void {
+    if (!this.tty || !this.current) return;
+    const elapsed = ((Date.now() - this.started) / 1000).toFixed(1);
+    const width = Math.max(20, (this.stream.columns ?? 80) - 1);
+    let line = `defrost: ${this.current} [${elapsed} s]`;
+    if (line.length > width) line = `${line.slice(0, width - 1)}…`;
+    this.stream.write(`\r\u001b[2K${this.styles.cyan(line)}`);
+    this.shown = true;
+  }
+}
