@@ -7,7 +7,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          // These tests run the built CLI (dist/bin.js) as a child process.
+          // These tests run the built CLI (dist/bin.js) as child processes; the setup builds it.
+          globalSetup: ['test/global-setup.ts'],
           testTimeout: 30_000,
         },
       },
@@ -15,6 +16,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
           // Real CRIU dumps and restores: one file at a time keeps PIDs, ports and CPU predictable.
           fileParallelism: false,
           testTimeout: 120_000,

@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// `node --` ends node's own options: Node 20 otherwise also looks at `--env-file` after the
+// script name (`defrost restore DIR --env-file F`) and exits 9 when F does not exist.
 import { main } from './main.js';
 import { printWarning } from './output.js';
 
