@@ -1,0 +1,235 @@
+/**
+ * The whole life of an image through the CLI, with real CRIU: `defrost checkpoint` of a Fastify
+ * app that registers @defrost/fastify, `defrost inspect`, `defrost restore` serving with its state
+ * intact, SIGTERM through the CLI to a graceful shutdown whose exit code comes back.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, isAlive, runCli, startCli, stopAll, waitGone } from '../helpers/cli.js';
+import { fakeImage } from '../helpers/fake-image.js';
+
+const APP = join(FIXTURES, 'counter-app.mjs');
+
+interface Count {
+  count: number;
+  bootId: string;
+  pid: number;
+}
+
+async function getJson<T>(port: number, path: string): Promise<T> {
+  const res = await request(`http://127.0.0.1:${port}${path}`, {
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  expect(res.statusCode).toBe(200);
+  return (await res.body.json()) as T;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** PIDs of restored servers seen in "restored ... (pid P)" lines: killed after a failed test. */
+const restoredPids = new Set<number>();
+function noteRestored(stderr: string): number[] {
+  const pids = [...stderr.matchAll(/defrost: restored .* in \d+ ms \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+  for (const pid of pids) restoredPids.add(pid);
+  return pids;
+}
+
+let work: string;
+let image: string;
+let bootId: string;
+let frozenPort: number;
+let warmupRequests: number;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'defrost-cli-e2e-'));
+  image = join(work, 'image');
+});
+afterEach(async () => {
+  await stopAll();
+  for (const pid of restoredPids) {
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await waitGone(pid);
+  }
+  restoredPids.clear();
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('defrost checkpoint -> inspect -> restore', () => {
+  it('checkpoint: exit 0 and a summary', async () => {
+    const r = await runCli(['checkpoint', '--image', image, '--', process.execPath, APP], { cwd: FIXTURES });
+    expect(r.code, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
+    bootId = /fixture: boot (\S+)/.exec(r.stdout)?.[1] ?? '';
+    expect(bootId).not.toBe('');
+    expect(r.stdout).toContain('defrost: checkpoint of');
+    expect(r.stdout).toMatch(new RegExp(`image\\s+${image}`));
+    expect(r.stdout).toMatch(/size\s+\d+\.\d MB in \d+ files/);
+    expect(r.stdout).toMatch(/warm-up\s+\d+ requests in 40 rounds/);
+    expect(r.stdout).toMatch(/checkpoint\s+\d+ ms/);
+    expect(r.stderr).toContain('warmed up');
+    expect(r.stderr).toContain('freezing');
+  });
+
+  it('inspect --json: a valid report of the image', async () => {
+    const r = await runCli(['inspect', image, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      integrity: { ok: boolean };
+      compatibility: { restorable: boolean };
+      listening: { port?: number; address: string }[];
+      process: { argv: string[] };
+      warmup: { requests: number; rounds: number };
+      sizes: { totalBytes: number; pages: number };
+      node: { version: string };
+    };
+    expect(report.integrity.ok).toBe(true);
+    expect(report.compatibility.restorable).toBe(true);
+    expect(report.node.version).toBe(process.version);
+    expect(report.process.argv).toContain(APP);
+    expect(report.sizes.totalBytes).toBeGreaterThan(1_000_000);
+    expect(report.warmup.rounds).toBe(40);
+    frozenPort = report.listening[0]?.port ?? 0;
+    warmupRequests = report.warmup.requests;
+    expect(frozenPort).toBeGreaterThan(0);
+    const human = await runCli(['inspect', image]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`127.0.0.1:${frozenPort}`);
+  });
+
+  it('restore: serves with its state intact; SIGTERM -> graceful shutdown, exit code back', async () => {
+    const cli = startCli(['restore', image]);
+    await cli.waitFor(/defrost: restored .* in \d+ ms \(pid \d+\)/);
+    const [serverPid] = noteRestored(cli.stderr());
+    expect(cli.stderr()).toContain(`defrost: restored ${image} in `);
+
+    const boot = await getJson<{ bootId: string }>(frozenPort, '/boot');
+    expect(boot.bootId).toBe(bootId);
+    // The warm-up hit /count and /boot alternately: the counter kept its value through the freeze.
+    const first = await getJson<Count>(frozenPort, '/count');
+    expect(first.count).toBe(warmupRequests / 2 + 1);
+    expect((await getJson<Count>(frozenPort, '/count')).count).toBe(first.count + 1);
+
+    cli.child.kill('SIGTERM');
+    const end = await cli.exited;
+    expect(end.code, `stdout:\n${end.stdout}\nstderr:\n${end.stderr}`).toBe(42);
+    expect(end.stdout).toContain(`fixture: closed gracefully after ${first.count + 1} requests`);
+    expect(await waitGone(serverPid!)).toBe(true);
+  });
+
+  it('restore --copies 2: two copies of one image at once, SIGINT reaches both', async () => {
+    const cli = startCli(['restore', image, '--copies', '2']);
+    await cli.waitFor(/restored[^\n]*\[copy 1\]/);
+    const pids = noteRestored(cli.stderr());
+    expect(new Set(pids).size).toBe(2);
+    const seen = await getJson<Count>(frozenPort, '/count');
+    expect(seen.bootId).toBe(bootId);
+    cli.child.kill('SIGINT');
+    const end = await cli.exited;
+    // The fixture handles SIGTERM only: SIGINT ends each copy by signal, 128+2.
+    expect(end.code, end.stderr).toBe(130);
+    for (const pid of pids) expect(await waitGone(pid)).toBe(true);
+  });
+
+  it('restore --port P --env K=V: listens on the new port', async () => {
+    const port = await freePort();
+    const cli = startCli(['restore', image, '--port', String(port), '--env', 'GREETING=hi']);
+    await cli.waitFor(/defrost: restored/);
+    noteRestored(cli.stderr());
+    const seen = await getJson<Count>(port, '/count');
+    expect(seen.bootId).toBe(bootId);
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(42);
+  });
+
+  it('restore --signing-key-file refuses an unsigned image: exit 4', async () => {
+    const key = join(work, 'key');
+    await writeFile(key, 'some key\n');
+    const r = await runCli(['restore', image, '--signing-key-file', key]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('not signed');
+  });
+
+  it('checkpoint into the same directory again: exit 4 without --force', async () => {
+    const r = await runCli(['checkpoint', '--image', image, '--', process.execPath, APP]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('already exists');
+  });
+});
+
+describe('more checkpoint modes', () => {
+  it('--keep-running: the server keeps serving; SIGTERM is forwarded and its code comes back', async () => {
+    const kept = join(work, 'kept-image');
+    const cli = startCli(['checkpoint', '--image', kept, '--keep-running', '--', process.execPath, APP]);
+    await cli.waitFor(/the app keeps running \(pid (\d+)\)/);
+    const port = Number(/listening on (\d+)/.exec(cli.stdout())?.[1]);
+    const before = await getJson<Count>(port, '/count');
+    expect(before.count).toBeGreaterThan(1);
+    expect(cli.stdout()).toContain('defrost: checkpoint of');
+    cli.child.kill('SIGTERM');
+    const end = await cli.exited;
+    expect(end.code, end.stderr).toBe(42);
+    expect(end.stdout).toContain('closed gracefully');
+    const inspect = await runCli(['inspect', kept, '--json']);
+    expect(inspect.code).toBe(0);
+  });
+
+  it('a signed image restores with the key and is refused with another one', async () => {
+    const signed = join(work, 'signed-image');
+    const key = join(work, 'signing.key');
+    const other = join(work, 'other.key');
+    await writeFile(key, 'correct horse battery staple\n');
+    await writeFile(other, 'wrong key\n');
+    const made = await runCli([
+      'checkpoint',
+      '--image',
+      signed,
+      '--signing-key-file',
+      key,
+      '--',
+      process.execPath,
+      APP,
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/signed\s+yes/);
+    const wrong = await runCli(['restore', signed, '--signing-key-file', other]);
+    expect(wrong.code).toBe(4);
+    expect(wrong.stderr).toContain('signature');
+    const cli = startCli(['restore', signed, '--signing-key-file', key]);
+    await cli.waitFor(/defrost: restored/);
+    noteRestored(cli.stderr());
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(42);
+  });
+
+  it('restore --fallback when CRIU cannot restore the files: says why and starts cold', async () => {
+    const fake = join(work, 'fake-image');
+    await fakeImage(fake);
+    const r = await runCli([
+      'restore',
+      fake,
+      '--fallback',
+      '--',
+      process.execPath,
+      '-e',
+      'console.log("cold"); process.exit(3)',
+    ]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('cold');
+    expect(r.stderr).toMatch(new RegExp(`defrost: cannot restore ${fake}: .+; starting cold: `));
+  });
+});
