@@ -178,12 +178,42 @@ export class ProgressLine {
     if (this.tty) this.render();
   }
 
+  /**
+   * Copies a child's output stream to `target` line by line, lifting the updating line out of
+   * the way for each line; resolves when the stream ends (or after `flushMs` once asked to stop).
+   */
+  relay(source: NodeJS.ReadableStream, target: NodeJS.WritableStream): Promise<void> {
+    let pending = '';
+    const writeLines = (text: string): void => {
+      this.clear();
+      target.write(text);
+      if (this.tty) this.render();
+    };
+    source.setEncoding('utf8');
+    source.on('data', (chunk: string) => {
+      const text = pending + chunk;
+      const cut = text.lastIndexOf('\n') + 1;
+      pending = text.slice(cut);
+      if (cut > 0) writeLines(text.slice(0, cut));
+    });
+    return new Promise((resolve) => {
+      const done = (): void => {
+        if (pending) writeLines(`${pending}\n`);
+        pending = '';
+        resolve();
+      };
+      source.once('end', done);
+      source.once('error', done);
+    });
+  }
+
   /** Leaves the last state on screen (TTY) and stops updating. */
   finish(): void {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
     if (this.tty && this.shown) this.stream.write('\n');
     this.shown = false;
+    this.current = ''; // later relayed lines no longer redraw it
   }
 
   private clear(): void {

@@ -103,8 +103,24 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
     display.update(`starting ${shown}`, true);
     // Own session (detached): CRIU dumps the app's process tree, which must not include this CLI
     // or the terminal's job; Ctrl-C here reaches the app only through this process.
-    const child = spawn(file, rest, { env, detached: true, stdio: ['ignore', 'inherit', 'inherit'] });
+    // stdout/stderr are inherited, except on a terminal: there the app gets pipes that this
+    // process copies to the terminal. A Node app whose stdout is a TTY has libuv reopen
+    // /dev/pts/N on extra descriptors, which the pre-freeze audit rightly refuses (CRIU restores
+    // no terminal faithfully); and the copy keeps the app's lines apart from the progress line.
+    const relay = io.stdout.isTTY === true || io.stderr.isTTY === true;
+    const child = spawn(file, rest, {
+      env,
+      detached: true,
+      stdio: ['ignore', relay ? 'pipe' : 'inherit', relay ? 'pipe' : 'inherit'],
+    });
     const ended = childEnd(child);
+    const relayed =
+      relay && child.stdout && child.stderr
+        ? Promise.all([display.relay(child.stdout, io.stdout), display.relay(child.stderr, io.stderr)])
+        : Promise.resolve();
+    /** All of the app's output is out (bounded: a grandchild may hold the pipes open). */
+    const drained = (): Promise<unknown> =>
+      Promise.race([relayed, new Promise((r) => setTimeout(r, 2_000).unref())]);
     const pid = child.pid;
 
     let checkpointed: Extract<ProgressEvent, { step: 'checkpointed' }> | undefined;
@@ -148,12 +164,14 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
     clearTimeout(timer);
     removeSignals();
     await tail.stop();
+    if (outcome.kind === 'exited') await drained();
     display.finish();
 
     const stopApp = async (): Promise<void> => {
       if (child.exitCode === null && child.signalCode === null && pid !== undefined) {
         io.stderr.write(`defrost: stopping the app (pid ${pid})\n`);
         await stopChild(pid, ended, 5_000);
+        await drained();
       }
     };
 
@@ -215,6 +233,7 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
           });
           io.stderr.write(`defrost: the app keeps running (pid ${pid}); Ctrl-C or SIGTERM stops it\n`);
           const end = await ended;
+          await drained();
           return end.status;
         } finally {
           forward();
