@@ -148,7 +148,11 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
     tail.start();
 
     let timer: NodeJS.Timeout | undefined;
-    let removeSignals: () => void = () => {};
+    // Until the outcome is known, a signal interrupts the checkpoint; afterwards it is forwarded
+    // to the app (--keep-running, or while it is being stopped). One handler throughout: no gap
+    // in which a Ctrl-C would kill this process and leave the app running.
+    let onSignal = (signal: NodeJS.Signals): void => wake({ kind: 'interrupted', signal });
+    const removeSignals = onSignals((signal) => onSignal(signal));
     const outcome = await new Promise<Outcome>((resolveOutcome) => {
       let settled = false;
       wake = (o) => {
@@ -159,74 +163,81 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
       };
       ended.then((end) => wake({ kind: 'exited', end }));
       timer = setTimeout(() => wake({ kind: 'timeout' }), args.timeout * 1000);
-      removeSignals = onSignals((signal) => wake({ kind: 'interrupted', signal }));
     });
     clearTimeout(timer);
-    removeSignals();
-    await tail.stop();
-    if (outcome.kind === 'exited') await drained();
-    display.finish();
-
-    const stopApp = async (): Promise<void> => {
-      if (child.exitCode === null && child.signalCode === null && pid !== undefined) {
-        io.stderr.write(`defrost: stopping the app (pid ${pid})\n`);
-        await stopChild(pid, ended, 5_000);
-        await drained();
-      }
+    onSignal = (signal) => {
+      sendSignal(pid, signal);
     };
+    try {
+      return await settle(outcome);
+    } finally {
+      removeSignals();
+    }
 
-    switch (outcome.kind) {
-      case 'interrupted': {
-        await stopApp();
-        io.stderr.write(`defrost: checkpoint interrupted by ${outcome.signal}; no image written\n`);
-        return statusOf(null, outcome.signal);
-      }
-      case 'timeout': {
-        await stopApp();
-        throw checkpointFailed(
-          checkpointed
-            ? `the image was written, but the app did not exit within ${args.timeout} s`
-            : `no checkpoint within ${args.timeout} s (last step: ${lastStep})`,
-          checkpointed
-            ? 'the app must end after the checkpoint in exit mode (the Fastify plugin does); or use --keep-running'
-            : 'is @defrost/fastify registered and does the server listen? A long warm-up needs a larger --timeout',
-        );
-      }
-      case 'failed': {
-        await stopApp();
-        throw checkpointFailed(outcome.message);
-      }
-      case 'exited': {
-        const { end } = outcome;
-        if (end.error) {
+    async function settle(outcome: Outcome): Promise<number> {
+      await tail.stop();
+      if (outcome.kind === 'exited') await drained();
+      display.finish();
+
+      const stopApp = async (): Promise<void> => {
+        if (child.exitCode === null && child.signalCode === null && pid !== undefined) {
+          io.stderr.write(`defrost: stopping the app (pid ${pid})\n`);
+          await stopChild(pid, ended, 5_000);
+          await drained();
+        }
+      };
+
+      switch (outcome.kind) {
+        case 'interrupted': {
+          await stopApp();
+          io.stderr.write(
+            `defrost: checkpoint interrupted by ${outcome.signal}; ${checkpointed ? `the image in ${imageDir} was written before` : 'no image written'}\n`,
+          );
+          return statusOf(null, outcome.signal);
+        }
+        case 'timeout': {
+          await stopApp();
           throw checkpointFailed(
-            `cannot start ${shown}: ${end.error.code === 'ENOENT' ? `${file}: command not found` : end.error.message}`,
-            'give the command after --, e.g. `defrost checkpoint --image DIR -- node app.js`',
+            checkpointed
+              ? `the image was written, but the app did not exit within ${args.timeout} s`
+              : `no checkpoint within ${args.timeout} s (last step: ${lastStep})`,
+            checkpointed
+              ? 'the app must end after the checkpoint in exit mode (the Fastify plugin does); or use --keep-running'
+              : 'is @defrost/fastify registered and does the server listen? A long warm-up needs a larger --timeout',
           );
         }
-        if (failure !== undefined) throw checkpointFailed(failure);
-        const how = end.signal ? `was killed by ${end.signal}` : `exited with status ${end.code}`;
-        if (!checkpointed) {
-          throw checkpointFailed(
-            `the app ${how} before writing an image`,
-            'the app must register @defrost/fastify and listen; its own output above says more',
-          );
+        case 'failed': {
+          await stopApp();
+          throw checkpointFailed(outcome.message);
         }
-        if (!keepRunning && end.status !== 0) {
-          throw checkpointFailed(`the app ${how} after writing the image`, 'its output above says why');
+        case 'exited': {
+          const { end } = outcome;
+          if (end.error) {
+            throw checkpointFailed(
+              `cannot start ${shown}: ${end.error.code === 'ENOENT' ? `${file}: command not found` : end.error.message}`,
+              'give the command after --, e.g. `defrost checkpoint --image DIR -- node app.js`',
+            );
+          }
+          if (failure !== undefined) throw checkpointFailed(failure);
+          const how = end.signal ? `was killed by ${end.signal}` : `exited with status ${end.code}`;
+          if (!checkpointed) {
+            throw checkpointFailed(
+              `the app ${how} before writing an image`,
+              'the app must register @defrost/fastify and listen; its own output above says more',
+            );
+          }
+          if (!keepRunning && end.status !== 0) {
+            throw checkpointFailed(`the app ${how} after writing the image`, 'its output above says why');
+          }
+          if (keepRunning) {
+            throw checkpointFailed(`the app ${how} right after writing the image`);
+          }
+          await printSummary(io, imageDir, signingKey, checkpointed, warmup, shown);
+          return EXIT.OK;
         }
-        if (keepRunning) {
-          throw checkpointFailed(`the app ${how} right after writing the image`);
-        }
-        await printSummary(io, imageDir, signingKey, checkpointed, warmup, shown);
-        return EXIT.OK;
-      }
-      case 'checkpointed': {
-        // --keep-running: the image is there, the server keeps serving; stay attached to it.
-        const forward = onSignals((signal) => {
-          sendSignal(pid, signal);
-        });
-        try {
+        case 'checkpointed': {
+          // --keep-running: the image is there, the server keeps serving; stay attached to it
+          // (signals are forwarded to it from now on).
           await printSummary(io, imageDir, signingKey, checkpointed!, warmup, shown).catch(async (e) => {
             await stopApp();
             throw e;
@@ -235,8 +246,6 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
           const end = await ended;
           await drained();
           return end.status;
-        } finally {
-          forward();
         }
       }
     }
