@@ -1,0 +1,238 @@
+/**
+ * The ways of getting the app to answer, each started fresh for every run. A contender hands back a
+ * handle whose `startedAt` is taken immediately before the process is spawned (or the restore is
+ * requested): everything after it, the CLI's own start included, is what the user waits for.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { readRestoreStats } from './criu-stats.js';
+import type { ContenderId, ContenderInfo, CriuRestoreStats } from './model.js';
+import { commOf, descendantsOf, describeExit, type ProcessControl, type Tracked } from './process/control.js';
+
+export interface RunExtras {
+  /** The restore time the restorer itself reported. */
+  readonly reportedRestoreMs?: number;
+  readonly criu?: CriuRestoreStats;
+}
+
+export interface ServerHandle {
+  /** performance.now() immediately before the start. */
+  readonly startedAt: number;
+  /** Where the server's (and its restorer's) output goes. */
+  readonly logFile: string;
+  /** Why the server can no longer answer (it or its restorer exited), or undefined. */
+  failed(): string | undefined;
+  /** The PID of the process that serves (the restored server, not its launcher). */
+  serverPid(): Promise<number>;
+  extras(): Promise<RunExtras>;
+  stop(): Promise<void>;
+}
+
+export interface Contender {
+  readonly id: ContenderId;
+  readonly info: ContenderInfo;
+  readonly origin: string;
+  /** The floor has no page, stylesheet or feed to visit, and is not loaded. */
+  readonly full: boolean;
+  start(logFile: string): Promise<ServerHandle>;
+}
+
+const exited = (t: Tracked, what: string): string | undefined =>
+  t.exit ? `${what} ended (${describeExit(t.exit)}; log: ${t.logFile})` : undefined;
+
+/** `node <entry>`: a cold start. */
+export function coldContender(o: {
+  id: ContenderId;
+  pc: ProcessControl;
+  entry: string;
+  env: NodeJS.ProcessEnv;
+  origin: string;
+  command: string;
+  note?: string;
+}): Contender {
+  return {
+    id: o.id,
+    info: { command: o.command, ...(o.note ? { note: o.note } : {}) },
+    origin: o.origin,
+    full: true,
+    async start(logFile) {
+      const startedAt = performance.now();
+      const t = o.pc.spawn(o.id, process.execPath, [o.entry], { env: o.env, logFile });
+      return {
+        startedAt,
+        logFile,
+        failed: () => exited(t, 'the server'),
+        serverPid: async () => t.pid,
+        extras: async () => ({}),
+        stop: async () => {
+          await o.pc.stop(t);
+        },
+      };
+    },
+  };
+}
+
+const RESTORED_LINE = /defrost: restored (.+) in (\d+(?:\.\d+)?) ms \(pid (\d+)\)/;
+
+/** The "defrost: restored DIR in N ms (pid P)" line in a restorer's output, if there. */
+export function parseRestoredLine(text: string): { ms: number; pid: number } | undefined {
+  const m = RESTORED_LINE.exec(text);
+  return m ? { ms: Number(m[2]), pid: Number(m[3]) } : undefined;
+}
+
+/** The restored server under a restorer: the deepest `node` below it (unshare -> criu/reaper -> node). */
+async function restoredPidBelow(rootPid: number): Promise<number | undefined> {
+  const family = await descendantsOf(rootPid);
+  for (const pid of family.reverse()) if ((await commOf(pid)) === 'node') return pid;
+  return undefined;
+}
+
+/** A whole restore command per run (`node packages/cli/dist/bin.js restore DIR`, or the stand-in). */
+export function restoreCommandContender(o: {
+  id: ContenderId;
+  pc: ProcessControl;
+  args: readonly string[];
+  imageDir: string;
+  env: NodeJS.ProcessEnv;
+  origin: string;
+  command: string;
+  full: boolean;
+  note?: string;
+}): Contender {
+  return {
+    id: o.id,
+    info: { command: o.command, ...(o.note ? { note: o.note } : {}) },
+    origin: o.origin,
+    full: o.full,
+    async start(logFile) {
+      const startedAt = performance.now();
+      const t = o.pc.spawn(o.id, process.execPath, o.args, { env: o.env, logFile });
+      const line = async () => parseRestoredLine(await readFile(logFile, 'utf8').catch(() => ''));
+      return {
+        startedAt,
+        logFile,
+        failed: () => exited(t, 'the restore command'),
+        async serverPid() {
+          // The CLI names the PID once the server is ready; until then, walk /proc from the CLI down.
+          const pid = (await line())?.pid ?? (await restoredPidBelow(t.pid));
+          if (pid === undefined)
+            throw new Error(`cannot find the restored server under pid ${t.pid} (log: ${logFile})`);
+          o.pc.adopt([pid]);
+          return pid;
+        },
+        async extras() {
+          const reported = await line();
+          const criu = await readRestoreStats(o.imageDir);
+          return { ...(reported ? { reportedRestoreMs: reported.ms } : {}), ...(criu ? { criu } : {}) };
+        },
+        stop: async () => {
+          await o.pc.stop(t);
+        },
+      };
+    },
+  };
+}
+
+type Reply =
+  | { type: 'restored'; pid: number; launcherPid: number; readyMs: number; hooksMs: number }
+  | { type: 'stopped'; status: number }
+  | { type: 'exited'; status: number }
+  | { type: 'error'; message: string };
+
+/** A pre-started process that restores through `restore()` of @defrost/core on request. */
+export async function coreApiContender(o: {
+  pc: ProcessControl;
+  helper: string;
+  imageDir: string;
+  env: NodeJS.ProcessEnv;
+  origin: string;
+  logFile: string;
+}): Promise<{ contender: Contender; close: () => Promise<void> }> {
+  const t = o.pc.spawn('core API restorer', process.execPath, [o.helper], {
+    env: o.env,
+    logFile: o.logFile,
+    ipc: true,
+  });
+  const child: ChildProcess = t.child;
+  const next = (): Promise<Reply> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m: Reply): void => {
+        child.off('exit', onExit);
+        resolve(m);
+      };
+      const onExit = (): void => {
+        child.off('message', onMessage);
+        reject(new Error(`the core API restorer ended (log: ${o.logFile})`));
+      };
+      child.once('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const hello = await next();
+  if (hello.type !== 'stopped')
+    throw new Error(`the core API restorer did not start: ${JSON.stringify(hello)}`);
+
+  const contender: Contender = {
+    id: 'defrost (core API)',
+    info: {
+      command: `restore(${JSON.stringify(o.imageDir)}) of @defrost/core, in a process started once before all runs`,
+      note: 'the same restore as the CLI minus the CLI process itself (Node start, module loading)',
+    },
+    origin: o.origin,
+    full: true,
+    async start() {
+      let failure: string | undefined;
+      let restored: Extract<Reply, { type: 'restored' }> | undefined;
+      const startedAt = performance.now();
+      const reply = next();
+      child.send({ type: 'restore', imageDir: o.imageDir });
+      const outcome = reply.then(
+        (m) => {
+          if (m.type === 'restored') restored = m;
+          else failure = m.type === 'error' ? m.message : `unexpected ${m.type}`;
+          return m;
+        },
+        (error: Error) => {
+          failure = error.message;
+          return undefined;
+        },
+      );
+      const exitWatch = (m: Reply): void => {
+        if (m.type === 'exited') failure = `the restored server ended (status ${m.status})`;
+      };
+      child.on('message', exitWatch);
+      return {
+        startedAt,
+        logFile: o.logFile,
+        failed: () => failure ?? exited(t, 'the core API restorer'),
+        async serverPid() {
+          await outcome;
+          if (!restored) throw new Error(failure ?? 'restore failed');
+          o.pc.adopt([restored.pid, restored.launcherPid]);
+          return restored.pid;
+        },
+        async extras() {
+          await outcome;
+          const criu = await readRestoreStats(o.imageDir);
+          return { ...(restored ? { reportedRestoreMs: restored.readyMs } : {}), ...(criu ? { criu } : {}) };
+        },
+        async stop() {
+          await outcome;
+          child.off('message', exitWatch);
+          if (!restored || t.exit) return;
+          const done = next();
+          child.send({ type: 'stop' });
+          const m = await done;
+          if (m.type === 'error') throw new Error(`stopping the restored server: ${m.message}`);
+          await o.pc.reap([restored.pid, restored.launcherPid]);
+        },
+      };
+    },
+  };
+  return {
+    contender,
+    close: async () => {
+      await o.pc.stop(t, 5_000);
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The floor: the most trivial Node HTTP server there is, checkpointed and restored like the app.
+ * It answers every request with a 2-byte 200. When asked for a checkpoint (DEFROST_CHECKPOINT_IMAGE,
+ * as `defrost checkpoint` asks), it freezes itself through @defrost/core once it listens.
+ */
+import { appendFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { freeze, lifecycle } from '@defrost/core';
+
+const port = Number(process.env.PORT ?? 3000);
+const host = process.env.HOST || '127.0.0.1';
+const server = createServer((_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+  res.end('ok');
+});
+
+const progress = (event: Record<string, unknown>): void => {
+  const file = process.env.DEFROST_PROGRESS_FILE;
+  if (file) appendFileSync(file, `${JSON.stringify({ ...event, at: Date.now() })}\n`, { mode: 0o600 });
+};
+
+const stop = (): void => {
+  server.close(() => {
+    process.exitCode = 0;
+  });
+  server.closeAllConnections();
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+
+server.listen(port, host, () => {
+  const imageDir = process.env.DEFROST_CHECKPOINT_IMAGE;
+  if (!imageDir) return;
+  lifecycle.register({ name: 'floor connections', beforeCheckpoint: () => server.closeAllConnections() });
+  freeze({ imageDir, mode: 'exit' }).then(
+    (result) => {
+      if (result.restored) return;
+      progress({
+        step: 'checkpointed',
+        imageDir,
+        durationMs: Math.round(result.durationMs),
+        totalBytes: result.manifest.totalBytes,
+        files: Object.keys(result.manifest.files).length,
+      });
+      process.exit(0);
+    },
+    (error: Error) => {
+      progress({ step: 'failed', message: error.message });
+      console.error(`floor: checkpoint failed: ${error.message}`);
+      process.exit(1);
+    },
+  );
+});

@@ -1,0 +1,99 @@
+/** The terminal report: one table of every metric by contender, then facts, steady state and verdicts. */
+import { type BenchDocument, CONTENDER_IDS, METRICS } from '../model.js';
+
+/** Compact number formatting by unit (ms: 2 significant decimals below 10, none from 100). */
+export function formatValue(value: number, unit: string): string {
+  if (unit === 'req/s' || unit === 'pages') return Math.round(value).toLocaleString('en-US');
+  if (unit === 'MB') return value.toFixed(1);
+  if (value >= 100) return value.toFixed(0);
+  if (value >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  if (bytes >= 2 ** 10) return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
+
+function pad(cells: readonly string[], widths: readonly number[], right: readonly boolean[]): string {
+  return cells
+    .map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+    .join('  ')
+    .trimEnd();
+}
+
+export function renderTable(doc: BenchDocument): string {
+  const header = ['metric', 'contender', 'median', 'min', 'max', 'runs', 'cold/defrost'];
+  const right = [false, false, true, true, true, true, true];
+  const rows: string[][] = [];
+  for (const metric of METRICS) {
+    let firstOfMetric = true;
+    for (const id of CONTENDER_IDS) {
+      const s = doc.contenders[id]?.[metric.key];
+      if (!s) continue;
+      const q = id === 'defrost' ? doc.ratios[metric.key] : undefined;
+      rows.push([
+        firstOfMetric ? `${metric.label} (${metric.unit})` : '',
+        id,
+        formatValue(s.median, metric.unit),
+        formatValue(s.min, metric.unit),
+        formatValue(s.max, metric.unit),
+        String(s.runs.length),
+        q === undefined ? '' : `${q >= 10 ? q.toFixed(1) : q.toFixed(2)}x`,
+      ]);
+      firstOfMetric = false;
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const rule = '-'.repeat(widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1));
+  return [pad(header, widths, right), rule, ...rows.map((r) => pad(r, widths, right))].join('\n');
+}
+
+export function renderReport(doc: BenchDocument): string {
+  const m = doc.machine;
+  const lines: string[] = [];
+  lines.push(
+    `defrost bench: ${doc.app}, ${doc.runs} interleaved runs${doc.quick ? ' (--quick: indicative only)' : ''}, after 1 untimed warm-up round`,
+  );
+  lines.push(`  ${doc.setup.seeding}`);
+  lines.push(
+    `  first visit: ${doc.setup.firstVisit.join(' + ')}; load: ${doc.setup.throughputConnections} keep-alive connections on /`,
+  );
+  lines.push('');
+  lines.push(renderTable(doc));
+  lines.push('');
+  lines.push('contenders:');
+  for (const id of CONTENDER_IDS) {
+    const info = doc.contenderInfo[id];
+    if (info)
+      lines.push(
+        `  ${id.padEnd(18)} ${info.command}${info.note ? `\n  ${''.padEnd(18)} (${info.note})` : ''}`,
+      );
+    const why = doc.skipped[id];
+    if (why) lines.push(`  ${id.padEnd(18)} skipped: ${why}`);
+  }
+  lines.push('');
+  lines.push(
+    `image: ${formatBytes(doc.imageBytes)}, built in ${formatValue(doc.checkpointMs, 'ms')} ms (start + warm-up + checkpoint${doc.dumpMs !== null ? `; dump ${formatValue(doc.dumpMs, 'ms')} ms` : ''}); floor image ${formatBytes(doc.floorImageBytes)}`,
+  );
+  lines.push(`  built by: ${doc.setup.imageCommand}`);
+  lines.push(
+    `steady state (cold start loaded for ${doc.setup.steadyWarmupMs / 1000} s): 1,000 sequential requests p50 ${formatValue(doc.steadyStateP50Ms, 'ms')} ms, p99 ${formatValue(doc.steadyStateP99Ms, 'ms')} ms; ${formatValue(doc.steadyStateRps, 'req/s')} req/s`,
+  );
+  lines.push('');
+  lines.push('verdicts:');
+  for (const v of doc.verdicts) {
+    const mark = v.pass === null ? 'N/A ' : v.pass ? 'PASS' : 'FAIL';
+    lines.push(`  ${mark}  issue ${v.issue}: ${v.claim}: ${v.detail}`);
+  }
+  lines.push('');
+  lines.push(
+    `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB; Linux ${m.kernel}; Node ${m.node}; CRIU ${m.criu}; THP ${m.thp} (defrag ${m.thpDefrag})`,
+  );
+  lines.push(
+    `  image location ${m.imageFilesystem.path}: ${m.imageFilesystem.type} on ${m.imageFilesystem.device} (mounted at ${m.imageFilesystem.mountPoint})`,
+  );
+  return lines.join('\n');
+}
