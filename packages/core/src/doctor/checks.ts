@@ -264,6 +264,8 @@ export function checkKdatCache(
   kdat: { exists: boolean; size?: number },
   stale: { exists: boolean; size?: number },
   kdatPath: string,
+  /** Where `defrost restore` keeps its own copy of the cache, when it does (see DoctorOptions). */
+  restoreCache?: { dir: string; files: number },
 ): DoctorCheck {
   const base = { id: 'kdat-cache', title: 'CRIU kernel-feature cache (/run on tmpfs)' } as const;
   const runDir = kdatPath.slice(0, kdatPath.lastIndexOf('/')) || '/';
@@ -281,6 +283,13 @@ export function checkKdatCache(
     stale.exists && stale.size === 0
       ? `; also, a stale 0-byte ${kdatPath}.tmp would stop CRIU from saving the cache even on a tmpfs (rm it)`
       : '';
+  if (at?.type !== 'tmpfs' && restoreCache) {
+    return {
+      ...base,
+      status: 'pass',
+      detail: `${runDir} is not a tmpfs, so CRIU alone would probe the kernel on every run (~45-60 ms); defrost restore keeps its own copy of the cache in ${restoreCache.dir} (${restoreCache.files > 0 ? `${restoreCache.files} cached` : 'written by the next restore'})`,
+    };
+  }
   if (at?.type !== 'tmpfs') {
     return {
       ...base,

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { arch as osArch, release } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,14 @@ async function fileInfo(path: string): Promise<{ exists: boolean; size?: number 
   }
 }
 
+async function countKdatFiles(dir: string): Promise<number> {
+  try {
+    return (await readdir(dir)).filter((name) => name.endsWith('.kdat')).length;
+  } catch {
+    return 0;
+  }
+}
+
 async function testedNodeRange(packageJson: string): Promise<string | undefined> {
   const text = await readText(packageJson);
   if (!text) return undefined;
@@ -180,6 +188,10 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     findOnPath('perl', env.PATH),
   ]);
   const libcriu = libcriuProbe(soname);
+  const restoreCache =
+    options.restoreKdatCacheDir === undefined
+      ? undefined
+      : { dir: options.restoreKdatCacheDir, files: await countKdatFiles(options.restoreKdatCacheDir) };
 
   const checks: DoctorCheck[] = [
     checkKernel(platform, kernel, osArch()),
@@ -188,7 +200,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     checkCapabilities(euid, procStatus),
     checkCriuCheck(criuPath, criuCheck),
     checkRestoreTools({ unshare, perl }),
-    checkKdatCache(mounts, kdat, kdatTmp, paths.kdat),
+    checkKdatCache(mounts, kdat, kdatTmp, paths.kdat, restoreCache),
     checkUserfaultfd(uffdSysctl, uffdFeature, euid),
     checkThp(thp),
     checkIoUring(nodeVersion, env.UV_USE_IO_URING),

@@ -58,6 +58,12 @@ export interface DoctorOptions {
   readonly platform?: NodeJS.Platform;
   readonly euid?: number;
   readonly paths?: Partial<DoctorPaths>;
+  /**
+   * The directory where `defrost restore` keeps its own copy of CRIU's kernel-feature cache, for
+   * restores on machines whose /run is not a tmpfs. Leave it unset while the restore launcher
+   * keeps none: the doctor then says what every restore pays instead.
+   */
+  readonly restoreKdatCacheDir?: string;
   /** Per external command (default 30 s: `criu check` can take a while on a busy machine). */
   readonly timeoutMs?: number;
 }

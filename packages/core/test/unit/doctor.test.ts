@@ -130,6 +130,14 @@ describe('kernel-feature cache', () => {
     expect(c.detail).toContain('45-60 ms');
     expect(c.fix).toContain('tmpfs');
   });
+  it('passes when defrost restore keeps its own copy of the cache', () => {
+    const c = checkKdatCache(ext4, { exists: false }, { exists: false }, '/run/criu.kdat', {
+      dir: '/var/cache/defrost',
+      files: 1,
+    });
+    expect(c.status).toBe('pass');
+    expect(c.detail).toContain('defrost restore keeps its own copy of the cache in /var/cache/defrost');
+  });
   it('passes on a tmpfs, and warns about a stale .tmp file', () => {
     expect(
       checkKdatCache(tmpfsRun, { exists: true, size: 900 }, { exists: false }, '/run/criu.kdat').status,
