@@ -14,6 +14,12 @@ else
   command -v criu >/dev/null || say "warning: criu is missing and this is not root; run 'sudo bash scripts/install-criu.sh'"
 fi
 
+# Native addons (better-sqlite3) build against the headers of the installed Node instead of
+# downloading them: this machine class reaches no host but the package registries.
+if [[ -z ${npm_config_nodedir:-} && -f /usr/include/node/node.h ]]; then
+  export npm_config_nodedir=/usr
+fi
+
 # Install only when the lockfile changed since the last install (pnpm records it in node_modules).
 if [[ ! -f node_modules/.modules.yaml || pnpm-lock.yaml -nt node_modules/.modules.yaml ]]; then
   say "installing dependencies from the lockfile"

@@ -29,3 +29,4 @@ export {
   INSTALL_COMMAND,
   runDoctor,
 } from './doctor/index.js';
+export { shrinkHeap } from './native/v8-heap.js';

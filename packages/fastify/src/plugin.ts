@@ -1,4 +1,4 @@
-import { type FreezeResult, freeze, lifecycle, type RestoreContext } from '@defrost/core';
+import { type FreezeResult, freeze, lifecycle, type RestoreContext, shrinkHeap } from '@defrost/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { drainConnections } from './freeze/connections.js';
 import { diagnosticFilesResource } from './freeze/diagnostics.js';
@@ -29,6 +29,8 @@ declare module 'fastify' {
     defrost: DefrostDecorator;
   }
 }
+
+const mb = (bytes: number): number => Math.round(bytes / 1e6);
 
 function serverOrigin(app: FastifyInstance): string {
   const address = app.server.address();
@@ -118,6 +120,19 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
       }
       const { gc, warning } = findGc();
       if (warning) log.warn(`defrost: ${warning}`);
+      if (options.heap.shrink) {
+        const before = process.memoryUsage().rss;
+        await shrinkHeap(gc);
+        log.info(`defrost: heap shrunk, RSS ${mb(before)} -> ${mb(process.memoryUsage().rss)} MB`);
+        if (options.warmup !== false && warmup) {
+          const plan = warmupPlan(options.warmup, routes);
+          const rounds = options.heap.rewarmRounds ?? Math.max(20, Math.round(warmup.rounds / 10));
+          if (rounds > 0) {
+            const rewarm = await runWarmup(serverOrigin(app), { ...plan, rounds, durationMs: undefined });
+            log.info(`defrost: re-warmed after shrinking: ${rewarm.requests} requests (p50 ${rewarm.firstRoundP50Ms} -> ${rewarm.lastRoundP50Ms} ms)`);
+          }
+        }
+      }
       report({ step: 'freezing' });
       const result = await freeze({
         imageDir: request.imageDir,
@@ -127,7 +142,9 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
         ...(options.audit ? { auditPolicy: options.audit } : {}),
         ...(warmup ? { warmup } : {}),
         beforeDump: () => {
-          if (gc) collectGarbage(gc);
+          // After a shrink and re-warm, a full collection here would flush some of what the
+          // re-warm compiled; without a shrink, collect the warm-up's garbage.
+          if (gc && !options.heap.shrink) collectGarbage(gc);
         },
         onWarning: (m) => log.warn(`defrost: ${m}`),
       });

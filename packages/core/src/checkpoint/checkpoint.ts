@@ -13,6 +13,7 @@ import {
   discardStaging,
   type ImageManifest,
   type ManifestFacts,
+  rememberVerified,
   sealImage,
 } from '../image/index.js';
 import { loadLibc, SO_REUSEPORT, SOL_SOCKET } from '../native/libc.js';
@@ -203,6 +204,8 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
       ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
       force: options.force ?? false,
     });
+    // Sealing just hashed every file: the first restore need not do it again.
+    await rememberVerified(options.imageDir, manifest);
     return { restored: false, manifest, durationMs };
   } catch (error) {
     await discardStaging(stagingDir);

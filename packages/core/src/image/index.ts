@@ -10,5 +10,5 @@ export {
   readManifest,
 } from './manifest.js';
 export { assertImageTarget, createStagingDir, discardStaging, type SealOptions, sealImage } from './seal.js';
-export { imageSizes, type VerifyOptions, verifyImage } from './verify.js';
+export { imageSizes, rememberVerified, type VerifyOptions, verifyImage } from './verify.js';
 export type { ImageWarning, WarningSink } from './warning.js';

@@ -5,7 +5,9 @@
  */
 import type { Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { fileIdentity, readCacheJson, writeCacheJson } from '../cache.js';
 import { ImageError } from '../errors.js';
 import { HASH_CONCURRENCY, hashFile, mapLimit } from './hash.js';
 import { checkCompatibility, currentHostFacts, type HostFacts } from './host.js';
@@ -85,8 +87,39 @@ export async function verifyImage(imageDir: string, o: VerifyOptions = {}): Prom
     for (const message of warnings) onWarning({ code: 'image-incompatible', message });
   }
 
-  if (!o.skipHashes) await checkHashes(imageDir, manifest, sizes);
+  if (!o.skipHashes && !(await isVerifiedBefore(imageDir, manifest))) {
+    await checkHashes(imageDir, manifest, sizes);
+    await rememberVerified(imageDir, manifest);
+  }
   return manifest;
+}
+
+/**
+ * Hashing is the price of trust, and a high one: ~400 ms for a 180 MB image here, more than the
+ * restore itself. Once every file of an image has been hashed and found right, the identity of
+ * each file (see fileIdentity: any change to a file changes its ctime) is kept in defrost's
+ * cache, outside the image; while no identity changes, the hashes need not be read again.
+ */
+function verifiedName(imageDir: string, manifest: ImageManifest): string {
+  return `verified-${manifest.imageId}-${createHash('sha256').update(resolve(imageDir)).digest('hex').slice(0, 16)}.json`;
+}
+
+async function identities(imageDir: string, manifest: ImageManifest): Promise<Record<string, string>> {
+  const names = [MANIFEST_FILE, ...Object.keys(manifest.files)];
+  const ids = await Promise.all(names.map((n) => fileIdentity(join(imageDir, n))));
+  return Object.fromEntries(names.map((n, i) => [n, ids[i]!]));
+}
+
+async function isVerifiedBefore(imageDir: string, manifest: ImageManifest): Promise<boolean> {
+  const seen = await readCacheJson<Record<string, string>>(verifiedName(imageDir, manifest));
+  if (!seen) return false;
+  const now = await identities(imageDir, manifest).catch(() => undefined);
+  return now !== undefined && JSON.stringify(now) === JSON.stringify(seen);
+}
+
+/** Records that this image, as it is on disk now, was hashed and found right. */
+export async function rememberVerified(imageDir: string, manifest: ImageManifest): Promise<void> {
+  await writeCacheJson(verifiedName(imageDir, manifest), await identities(imageDir, manifest));
 }
 
 /** Presence, type, owner, mode and size of every file; returns the sizes on disk. */

@@ -1,5 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { type AuditPolicy, type AuditReport, assertAuditClean, auditOpenResources, listeningSockets } from '../audit/index.js';
+import {
+  type AuditPolicy,
+  type AuditReport,
+  assertAuditClean,
+  auditOpenResources,
+  formatFinding,
+  listeningSockets,
+} from '../audit/index.js';
 import { type CheckpointOptions, checkpoint } from '../checkpoint/checkpoint.js';
 import { CheckpointError, DefrostError, RestoreError } from '../errors.js';
 import type { ImageManifest } from '../image/index.js';
@@ -54,7 +61,7 @@ export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
     await options.beforeDump?.();
     audit = await auditOpenResources(options.auditPolicy ? { policy: options.auditPolicy } : {});
     assertAuditClean(audit);
-    for (const warning of audit.warnings) options.onWarning?.(`accepted by audit policy: ${JSON.stringify(warning)}`);
+    for (const warning of audit.warnings) options.onWarning?.(`accepted by audit policy: ${formatFinding(warning)}`);
     result = await checkpoint({ ...options, listening: listeningSockets(audit) });
   } catch (error) {
     return reopenAfterFailure(

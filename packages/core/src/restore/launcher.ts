@@ -13,7 +13,8 @@ import { requireCriuBinary } from '../criu/version.js';
 import { DefrostError, RestoreError } from '../errors.js';
 import { currentHostFacts, type ImageManifest, verifyImage } from '../image/index.js';
 import { signalPid, stopPid, waitForPidGone } from '../process/pid.js';
-import { exitStatusOf, restoreCommand } from './criu-restore-command.js';
+import { ACTION_SCRIPT, exitStatusOf, LAZY_DAEMON_FAILED, restoreCommand } from './criu-restore-command.js';
+import { type KdatCachePaths, kdatCachePaths } from './kdat-cache.js';
 
 export interface RestoreOptions {
   /** Environment applied in the restored process before its afterRestore hooks. */
@@ -34,6 +35,32 @@ export interface RestoreOptions {
   readonly criuBinary?: string;
   /** Skip hash verification (only for callers that verified the image themselves). */
   readonly skipVerify?: boolean;
+  /** Keep CRIU's kernel-feature cache between restores (default true; see kdat-cache.ts). */
+  readonly kdatCache?: boolean;
+  /** Fill memory on demand through userfaultfd (a `criu lazy-pages` daemon per restore); falls
+   * back to an eager restore when the daemon or the lazy restore fails. */
+  readonly lazyPages?: boolean;
+  /** Notices that do not stop the restore (e.g. a fallback to eager paging). */
+  readonly onWarning?: (message: string) => void;
+  /** Test seam: the binary started as the lazy-pages daemon (default: the criu binary). */
+  readonly lazyPagesDaemon?: string;
+}
+
+export interface RestoreTimings {
+  /** Finding CRIU, reading and verifying the image. */
+  readonly checksMs: number;
+  /** From spawning the restore to the server reporting ready. */
+  readonly launchToReadyMs: number;
+  /** CRIU's own time from its start to "Restore finished successfully" (its log). */
+  readonly criuMs: number | undefined;
+  /** Whether memory was restored lazily (false also after a fallback to eager). */
+  readonly lazyPages: boolean;
+}
+
+/** CRIU stamps log lines with seconds since its start: "(00.081329) Restore finished successfully". */
+export function criuRestoreMsFromLog(log: string): number | undefined {
+  const m = /^\((\d+)\.(\d+)\) Restore finished successfully/m.exec(log);
+  return m ? Number(m[1]) * 1000 + Number(`0.${m[2]}`) * 1000 : undefined;
 }
 
 export interface ServerExit {
@@ -52,6 +79,8 @@ export interface RestoredServer {
   readonly readyMs: number;
   /** Time spent by the server's afterRestore hooks, as it reported. */
   readonly hooksMs: number;
+  /** Where the time went: checks before CRIU, CRIU's own restore (from its log), and the rest. */
+  readonly timings: RestoreTimings;
   /** Resolves when the server (and its namespace) has ended. */
   readonly exited: Promise<ServerExit>;
   signal(signal: NodeJS.Signals): void;
@@ -68,11 +97,22 @@ async function childrenOf(pid: number): Promise<number[]> {
     .map((s) => Number(s));
 }
 
-/** unshare -> (PID 1 of the namespace: criu, then the reaper) -> the restored server. */
-async function serverPidOf(launcherPid: number): Promise<number | undefined> {
+/** The PID a process has in its innermost namespace (last field of NSpid in /proc/PID/status). */
+async function innermostPid(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const line = /^NSpid:\s*(.+)$/m.exec(status)?.[1];
+  return line ? Number(line.trim().split(/\s+/).at(-1)) : undefined;
+}
+
+/**
+ * unshare -> PID 1 of the namespace (criu, then the reaper) -> the restored server, found by the
+ * PID it had when frozen: PID 1 may have other children (a lazy-pages daemon reparented to it).
+ */
+async function serverPidOf(launcherPid: number, frozenPid: number): Promise<number | undefined> {
   for (const nsInit of await childrenOf(launcherPid)) {
-    const [server] = await childrenOf(nsInit);
-    if (server) return server;
+    for (const child of await childrenOf(nsInit)) {
+      if ((await innermostPid(child)) === frozenPid) return child;
+    }
   }
   return undefined;
 }
@@ -95,7 +135,7 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
   const startedAtEpochMs = Date.now();
   const dir = resolve(imageDir);
   const criu = await requireCriuBinary(options.criuBinary).catch((cause: DefrostError) => {
-    throw new RestoreError(cause.message, { step: 'criu', cause, hint: cause.hint });
+    throw new RestoreError(cause.message, { step: 'criu', cause });
   });
   const manifest = await verifyImage(dir, {
     ...(options.signingKey !== undefined ? { signingKey: options.signingKey } : {}),
@@ -104,22 +144,7 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
     skipHashes: options.skipVerify ?? false,
   });
 
-  const restoreId = randomUUID();
-  const privateDir = await mkdtemp(join(tmpdir(), 'defrost-restore-'));
-  const logFile = join(privateDir, 'restore.log');
-  const settings: RestoreSettings = {
-    restoreId,
-    startedAtEpochMs,
-    env: options.env ?? {},
-    copy: options.copy ?? 0,
-    ...(options.port !== undefined ? { port: options.port } : {}),
-  };
-  // Settings may hold secrets: written 0600 in a 0700 dir, unlinked as soon as CRIU holds the fd.
-  const settingsFile = join(privateDir, 'settings.json');
-  await writeFile(settingsFile, JSON.stringify(settings), { mode: 0o600 });
-  const settingsFd = openSync(settingsFile, 'r');
-  const imageDirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-
+  const checksMs = performance.now() - started;
   const stdio = manifest.stdio;
   if (!stdio.imagesDirKey) {
     throw new RestoreError(`image ${dir} was made by an older defrost (no imagesDirKey in its manifest); rebuild it`, {
@@ -134,71 +159,39 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
     { fd: 6, key: stdio.controlOutKey },
     { fd: 7, key: stdio.imagesDirKey },
   ];
-  const command = restoreCommand({
-    imageDir: dir,
-    logFile,
-    logLevel: options.logLevel ?? 4,
-    serverPid: manifest.process.pid,
-    inherit,
-    criuBinary: criu.path,
-  });
-  let child: ChildProcess;
-  try {
-    child = spawn(command.file, command.args, {
-      stdio: ['ignore', 'pipe', 'pipe', options.stdout ?? 1, options.stderr ?? 2, settingsFd, 'pipe', imageDirFd],
+  const kdat = options.kdatCache === false ? undefined : await kdatCachePaths(criu.version.text);
+  const launch = (lazyPages: boolean): Promise<Launched> =>
+    launchCopy({
+      dir,
+      inherit,
+      serverPid: manifest.process.pid,
+      criuPath: criu.path,
+      kdat,
+      lazyPages,
+      startedAtEpochMs,
+      options,
     });
-  } finally {
-    closeSync(settingsFd);
-    closeSync(imageDirFd);
-    await unlink(settingsFile).catch(() => undefined);
+  let launched: Launched;
+  if (options.lazyPages) {
+    try {
+      launched = await launch(true);
+    } catch (error) {
+      // Nothing of the copy ran yet (it never reported ready): restoring eagerly is safe.
+      if (!(error instanceof RestoreError) || error.step === 'hooks') throw error;
+      options.onWarning?.(`lazy-pages restore failed, restoring eagerly instead: ${error.message.split('\n')[0]}`);
+      launched = await launch(false);
+    }
+  } else {
+    launched = await launch(false);
   }
-  const criuOutput = collect(child.stdout);
-  const criuErrors = collect(child.stderr);
-
-  const exited = new Promise<ServerExit>((resolveExit) => {
-    child.once('exit', (code, signal) => resolveExit({ status: exitStatusOf(code, signal) }));
-  });
-  const launcherPid = child.pid ?? -1;
-
-  const failWith = async (message: string, step: string): Promise<never> => {
-    const log = await readLogExcerpt(logFile);
-    if (child.exitCode === null) await stopPid(launcherPid, 1_000);
-    await waitForPidGone(launcherPid, 5_000);
-    const spoken = `${criuErrors()}${criuOutput()}`.trim();
-    throw new RestoreError(`${message}${spoken ? `\n  criu: ${spoken.split('\n').slice(-3).join('\n  criu: ')}` : ''}`, {
-      step,
-      log: { logFile: log.logFile ? logFile : undefined, lines: log.lines },
-    });
-  };
-
-  const readyEvent = await new Promise<ControlEvent | { event: 'exit'; status: number } | { event: 'timeout' }>(
-    (resolveEvent) => {
-      const control = (child.stdio as unknown as Readable[])[6]!;
-      let buffered = '';
-      control.setEncoding('utf8').on('data', (chunk: string) => {
-        buffered += chunk;
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        const [first] = parseControlEvents(lines.join('\n'));
-        if (first) resolveEvent(first);
-      });
-      exited.then((exit) => resolveEvent({ event: 'exit', status: exit.status }));
-      setTimeout(() => resolveEvent({ event: 'timeout' }), options.readyTimeoutMs ?? 30_000).unref();
-    },
-  );
-  if (readyEvent.event === 'exit') {
-    await failWith(`criu restore of ${dir} failed (exit status ${readyEvent.status})`, 'criu');
-  }
-  if (readyEvent.event === 'timeout') {
-    await failWith(`restored server did not report ready within ${options.readyTimeoutMs ?? 30_000} ms`, 'ready');
-  }
-  if (readyEvent.event === 'failed') {
-    await failWith(`the restored server failed while resuming: ${readyEvent.message}`, 'hooks');
-  }
+  const { child, exited, launcherPid, restoreId, hooksMs, launchToReadyMs, criuMs, lazyPages } = launched;
   const readyMs = performance.now() - started;
-  const hooksMs = readyEvent.event === 'ready' ? readyEvent.hooksMs : 0;
-  const pid = (await serverPidOf(launcherPid)) ?? (await failWith('restored server vanished after ready', 'ready'));
-  exited.finally(() => rm(privateDir, { recursive: true, force: true }));
+  const timings: RestoreTimings = { checksMs, launchToReadyMs, criuMs, lazyPages };
+  const pid = await serverPidOf(launcherPid, manifest.process.pid);
+  if (pid === undefined) {
+    await stopPid(launcherPid, 1_000);
+    throw new RestoreError('restored server vanished right after reporting ready', { step: 'ready' });
+  }
 
   return {
     manifest,
@@ -207,6 +200,7 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
     launcherPid,
     readyMs,
     hooksMs,
+    timings,
     exited,
     signal: (signal) => {
       signalPid(pid, signal);
@@ -225,5 +219,128 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
       await waitForPidGone(launcherPid, 10_000);
       return exit;
     },
+  };
+}
+
+interface LaunchInput {
+  readonly dir: string;
+  readonly inherit: readonly { fd: number; key: string }[];
+  readonly serverPid: number;
+  readonly criuPath: string;
+  readonly kdat: KdatCachePaths | undefined;
+  readonly lazyPages: boolean;
+  readonly startedAtEpochMs: number;
+  readonly options: RestoreOptions;
+}
+
+interface Launched {
+  readonly child: ChildProcess;
+  readonly exited: Promise<ServerExit>;
+  readonly launcherPid: number;
+  readonly restoreId: string;
+  readonly hooksMs: number;
+  readonly launchToReadyMs: number;
+  readonly criuMs: number | undefined;
+  readonly lazyPages: boolean;
+}
+
+/** One attempt: spawn the namespace with CRIU in it and wait for the copy to report ready. */
+async function launchCopy(input: LaunchInput): Promise<Launched> {
+  const { options } = input;
+  const launched = performance.now();
+  const restoreId = randomUUID();
+  const privateDir = await mkdtemp(join(tmpdir(), 'defrost-restore-'));
+  const logFile = join(privateDir, 'restore.log');
+  const actionScript = join(privateDir, 'action.sh');
+  await writeFile(actionScript, ACTION_SCRIPT, { mode: 0o700 });
+  const settings: RestoreSettings = {
+    restoreId,
+    startedAtEpochMs: input.startedAtEpochMs,
+    env: options.env ?? {},
+    copy: options.copy ?? 0,
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  };
+  // Settings may hold secrets: written 0600 in a 0700 dir, unlinked as soon as CRIU holds the fd.
+  const settingsFile = join(privateDir, 'settings.json');
+  await writeFile(settingsFile, JSON.stringify(settings), { mode: 0o600 });
+  const settingsFd = openSync(settingsFile, 'r');
+  const imageDirFd = openSync(input.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  const command = restoreCommand({
+    imageDir: input.dir,
+    workDir: privateDir,
+    actionScript,
+    logLevel: options.logLevel ?? 4,
+    serverPid: input.serverPid,
+    inherit: input.inherit,
+    criuBinary: input.criuPath,
+    ...(input.kdat ? { kdat: input.kdat } : {}),
+    lazyPages: input.lazyPages,
+  });
+  let child: ChildProcess;
+  try {
+    child = spawn(command.file, command.args, {
+      env: {
+        ...process.env,
+        ...command.env,
+        ...(options.lazyPagesDaemon ? { DEFROST_LAZY_DAEMON: options.lazyPagesDaemon } : {}),
+      },
+      stdio: ['ignore', 'pipe', 'pipe', options.stdout ?? 1, options.stderr ?? 2, settingsFd, 'pipe', imageDirFd],
+    });
+  } finally {
+    closeSync(settingsFd);
+    closeSync(imageDirFd);
+    await unlink(settingsFile).catch(() => undefined);
+  }
+  const criuOutput = collect(child.stdout);
+  const criuErrors = collect(child.stderr);
+  const exited = new Promise<ServerExit>((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit({ status: exitStatusOf(code, signal) }));
+  });
+  exited.finally(() => rm(privateDir, { recursive: true, force: true }));
+  const launcherPid = child.pid ?? -1;
+
+  const failWith = async (message: string, step: string): Promise<never> => {
+    const log = await readLogExcerpt(logFile);
+    if (child.exitCode === null) await stopPid(launcherPid, 1_000);
+    await exited;
+    await waitForPidGone(launcherPid, 5_000);
+    const spoken = `${criuErrors()}${criuOutput()}`.trim();
+    throw new RestoreError(`${message}${spoken ? `\n  criu: ${spoken.split('\n').slice(-3).join('\n  criu: ')}` : ''}`, {
+      step,
+      log: { logFile: undefined, lines: log.lines },
+    });
+  };
+
+  const timeoutMs = options.readyTimeoutMs ?? 30_000;
+  const event = await new Promise<ControlEvent | { event: 'exit'; status: number } | { event: 'timeout' }>((resolveEvent) => {
+    const control = (child.stdio as unknown as Readable[])[6]!;
+    let buffered = '';
+    control.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      const [first] = parseControlEvents(lines.join('\n'));
+      if (first) resolveEvent(first);
+    });
+    exited.then((exit) => resolveEvent({ event: 'exit', status: exit.status }));
+    setTimeout(() => resolveEvent({ event: 'timeout' }), timeoutMs).unref();
+  });
+  if (event.event === 'exit') {
+    const why =
+      event.status === LAZY_DAEMON_FAILED ? 'the lazy-pages daemon did not start' : `criu restore failed (exit status ${event.status})`;
+    return failWith(`cannot restore ${input.dir}: ${why}`, input.lazyPages ? 'lazy-pages' : 'criu');
+  }
+  if (event.event === 'timeout') return failWith(`restored server did not report ready within ${timeoutMs} ms`, 'ready');
+  if (event.event === 'failed') return failWith(`the restored server failed while resuming: ${event.message}`, 'hooks');
+  const criuMs = criuRestoreMsFromLog(await readFile(logFile, 'utf8').catch(() => ''));
+  return {
+    child,
+    exited,
+    launcherPid,
+    restoreId,
+    hooksMs: event.hooksMs,
+    launchToReadyMs: performance.now() - launched,
+    criuMs,
+    lazyPages: input.lazyPages,
   };
 }

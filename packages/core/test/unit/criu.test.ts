@@ -105,7 +105,7 @@ describe('the restore command', () => {
   it('restores in a fresh PID namespace with inherited descriptors and the exit-status reaper', () => {
     const { file, args } = restoreCommand({
       imageDir: '/img',
-      logFile: '/tmp/r/restore.log',
+      workDir: "/tmp/r", actionScript: "/tmp/r/action.sh",
       logLevel: 4,
       serverPid: 4242,
       inherit: [

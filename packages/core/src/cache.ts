@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * defrost's machine-local cache (CRIU's kernel-feature cache, what was already verified). Only
+ * speed depends on it: deleting it is always safe. It is trusted only when this user owns it and
+ * nobody else can write to it, since what it says lets a restore skip work.
+ */
+export function cacheDir(): string {
+  return process.env.DEFROST_CACHE_DIR || '/var/cache/defrost';
+}
+
+async function trustedDir(dir: string): Promise<boolean> {
+  try {
+    const st = await lstat(dir);
+    return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the cache directory (0700) when missing; false when it cannot be used. */
+export async function ensureCacheDir(dir = cacheDir()): Promise<boolean> {
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => undefined);
+  return trustedDir(dir);
+}
+
+export async function readCacheJson<T>(name: string, dir = cacheDir()): Promise<T | undefined> {
+  if (!(await trustedDir(dir))) return undefined;
+  try {
+    return JSON.parse(await readFile(join(dir, name), 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Atomic (temp file + rename), 0600; failures are ignored: a cache is never worth an error. */
+export async function writeCacheJson(name: string, value: unknown, dir = cacheDir()): Promise<void> {
+  if (!(await ensureCacheDir(dir))) return;
+  const temp = join(dir, `.${name}.${randomBytes(6).toString('hex')}`);
+  try {
+    await writeFile(temp, JSON.stringify(value), { mode: 0o600 });
+    await rename(temp, join(dir, name));
+  } catch {
+    // best effort
+  }
+}
+
+/**
+ * What identifies a file's content without reading it: device, inode, size, and modification and
+ * change times in nanoseconds. Any write, truncation, chmod or replacement changes the ctime,
+ * which only the kernel sets (from the clock); so an unchanged identity means unchanged content.
+ */
+export async function fileIdentity(path: string): Promise<string> {
+  const st = await stat(path, { bigint: true });
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
