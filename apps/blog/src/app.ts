@@ -40,6 +40,8 @@ export interface BuildAppOptions {
   readonly siteUrl?: string;
   /** Rendered responses kept in memory; default 5000. */
   readonly cacheEntries?: number;
+  /** Rounds of the defrost warm-up before a checkpoint; default: the plugin's (300). Tests use a few. */
+  readonly warmupRounds?: number;
 }
 
 export interface BlogState {
@@ -123,7 +125,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       });
       await app.register(formbody);
       await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', maxAge: '1h' });
-      await app.register(defrost, { warmup: { requests: warmup } });
+      await app.register(defrost, {
+        warmup: {
+          requests: warmup,
+          ...(options.warmupRounds !== undefined ? { rounds: options.warmupRounds } : {}),
+        },
+      });
       // No open database file inside a checkpoint image: close before the freeze, reopen after the restore.
       // Statements are prepared again lazily by the holder.
       app.defrost.onCheckpoint(() => {

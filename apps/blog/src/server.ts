@@ -18,6 +18,12 @@ function envInt(name: string, fallback: number): number {
   return value;
 }
 
+function envPositiveInt(name: string): number {
+  const value = envInt(name, 1);
+  if (value === 0) throw new Error(`${name} must be a positive integer, got 0`);
+  return value;
+}
+
 async function main(): Promise<void> {
   const port = envInt('PORT', 3000);
   const host = process.env.HOST || '127.0.0.1';
@@ -27,6 +33,7 @@ async function main(): Promise<void> {
     ...(process.env.BLOG_LOG_LEVEL ? { logLevel: process.env.BLOG_LOG_LEVEL } : {}),
     ...(process.env.BLOG_POST_COUNT ? { postCount: envInt('BLOG_POST_COUNT', 3000) } : {}),
     ...(process.env.BLOG_SITE_URL ? { siteUrl: process.env.BLOG_SITE_URL } : {}),
+    ...(process.env.BLOG_WARMUP_ROUNDS ? { warmupRounds: envPositiveInt('BLOG_WARMUP_ROUNDS') } : {}),
   });
 
   let closing = false;
