@@ -30,3 +30,4 @@ export {
   runDoctor,
 } from './doctor/index.js';
 export { shrinkHeap } from './native/v8-heap.js';
+export { reusePortListener } from './native/reuseport-listener.js';

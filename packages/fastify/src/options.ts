@@ -33,7 +33,6 @@ export interface CheckpointRequest {
   readonly mode?: 'exit' | 'continue';
   /** Replace an existing image. */
   readonly force?: boolean;
-  readonly signingKey?: string;
 }
 
 export interface HeapOptions {
@@ -60,7 +59,7 @@ export interface DefrostPluginOptions {
 }
 
 export interface ResolvedOptions {
-  readonly checkpoint: (Required<Omit<CheckpointRequest, 'signingKey'>> & { signingKey?: string }) | undefined;
+  readonly checkpoint: Required<CheckpointRequest> | undefined;
   readonly warmup: WarmupOptions | false;
   readonly audit: AuditPolicy | undefined;
   readonly heap: { readonly shrink: boolean; readonly rewarmRounds: number | undefined };
@@ -121,13 +120,9 @@ export function resolveOptions(options: DefrostPluginOptions): ResolvedOptions {
     if (mode !== 'exit' && mode !== 'continue') {
       throw new DefrostOptionsError(`checkpoint.mode must be "exit" or "continue", got ${JSON.stringify(mode)}`);
     }
-    const signingKey = requested.signingKey ?? env.DEFROST_SIGNING_KEY;
-    checkpoint = {
-      imageDir: requested.imageDir,
-      mode,
-      force: requested.force ?? env.DEFROST_CHECKPOINT_FORCE === '1',
-      ...(signingKey ? { signingKey } : {}),
-    };
+    // No signing key here on purpose: a key in this process would be frozen into the image it
+    // signs. `defrost checkpoint --signing-key-file` signs the sealed image from outside.
+    checkpoint = { imageDir: requested.imageDir, mode, force: requested.force ?? env.DEFROST_CHECKPOINT_FORCE === '1' };
   }
   return {
     checkpoint,

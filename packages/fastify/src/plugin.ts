@@ -1,4 +1,4 @@
-import { type FreezeResult, freeze, lifecycle, type RestoreContext, shrinkHeap } from '@defrost/core';
+import { type FreezeResult, freeze, lifecycle, type RestoreContext, reusePortListener, shrinkHeap } from '@defrost/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { drainConnections } from './freeze/connections.js';
 import { diagnosticFilesResource } from './freeze/diagnostics.js';
@@ -39,14 +39,18 @@ function serverOrigin(app: FastifyInstance): string {
   return `http://${host}:${address.port}`;
 }
 
-/** After a restore with a restore-time port: listen there instead of the frozen port. */
+/**
+ * After a restore with a restore-time port: listen there instead of the frozen port. The new
+ * socket has SO_REUSEPORT, like the frozen one, so several copies can move to the same port.
+ */
 async function relisten(app: FastifyInstance, port: number): Promise<void> {
   const address = app.server.address();
   if (!address || typeof address === 'string' || address.port === port) return;
+  const fd = reusePortListener(address.address, port);
+  await new Promise<void>((resolve) => app.server.close(() => resolve()));
   await new Promise<void>((resolve, reject) => {
-    app.server.close(() => undefined);
     app.server.once('error', reject);
-    app.server.listen({ port, host: address.address }, () => {
+    app.server.listen({ fd }, () => {
       app.server.off('error', reject);
       resolve();
     });
@@ -138,7 +142,6 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
         imageDir: request.imageDir,
         mode: request.mode,
         force: request.force,
-        ...(request.signingKey ? { signingKey: request.signingKey } : {}),
         ...(options.audit ? { auditPolicy: options.audit } : {}),
         ...(warmup ? { warmup } : {}),
         beforeDump: () => {

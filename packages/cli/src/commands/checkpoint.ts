@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { assertImageTarget, type ImageManifest, imageSizes, verifyImage } from '@defrost/core';
+import { assertImageTarget, type ImageManifest, imageSizes, signImage, verifyImage } from '@defrost/core';
 import { type ChildEnd, childEnd, onSignals, sendSignal, statusOf, stopChild } from '../child.js';
 import { CliError, firstLine } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -43,7 +43,7 @@ export function withExposeGc(nodeOptions: string | undefined): string {
  */
 export function checkpointEnv(
   base: NodeJS.ProcessEnv,
-  o: { imageDir: string; keepRunning: boolean; force: boolean; signingKey?: string; progressFile: string },
+  o: { imageDir: string; keepRunning: boolean; force: boolean; progressFile: string },
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   for (const key of Object.keys(env)) if (key.startsWith('DEFROST_CHECKPOINT_')) delete env[key];
@@ -52,7 +52,6 @@ export function checkpointEnv(
   env.DEFROST_CHECKPOINT_IMAGE = resolve(o.imageDir);
   env.DEFROST_CHECKPOINT_MODE = o.keepRunning ? 'continue' : 'exit';
   if (o.force) env.DEFROST_CHECKPOINT_FORCE = '1';
-  if (o.signingKey !== undefined) env.DEFROST_SIGNING_KEY = o.signingKey;
   env.DEFROST_PROGRESS_FILE = o.progressFile;
   // Node 20.20 opens io_uring only when asked, newer libuv may on its own; CRIU cannot dump it.
   env.UV_USE_IO_URING = '0';
@@ -98,7 +97,6 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
       keepRunning,
       force: args.force ?? false,
       progressFile,
-      ...(signingKey !== undefined ? { signingKey } : {}),
     });
     display.update(`starting ${shown}`, true);
     // Own session (detached): CRIU dumps the app's process tree, which must not include this CLI
@@ -266,12 +264,10 @@ async function printSummary(
   let manifest: ImageManifest;
   const warnings: string[] = [];
   try {
-    // The hashes and the signature; not the host (the app may have run another node binary).
-    manifest = await verifyImage(imageDir, {
-      host: false,
-      ...(signingKey !== undefined ? { signingKey, requireSignature: true } : {}),
-      onWarning: (w) => warnings.push(w.message),
-    });
+    // The hashes; not the host (the app may have run another node binary). The signature is
+    // made here, by this process: the key never enters the memory of the frozen app.
+    manifest = await verifyImage(imageDir, { host: false, onWarning: (w) => warnings.push(w.message) });
+    if (signingKey !== undefined) manifest = await signImage(imageDir, signingKey);
   } catch (e) {
     throw checkpointFailed(`the app reported an image, but it does not verify: ${firstLine(e)}`);
   }

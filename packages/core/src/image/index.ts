@@ -12,3 +12,4 @@ export {
 export { assertImageTarget, createStagingDir, discardStaging, type SealOptions, sealImage } from './seal.js';
 export { imageSizes, rememberVerified, type VerifyOptions, verifyImage } from './verify.js';
 export type { ImageWarning, WarningSink } from './warning.js';
+export { signImage } from './sign.js';

@@ -74,7 +74,7 @@ describe('@defrost/fastify with real CRIU', () => {
     const progress = readFileSync(progressFile, 'utf8');
     expect(progress).toContain('"step":"warmup-done"');
     expect(progress).toContain('"step":"checkpointed"');
-    const warmupCount = 20; // the warm-up hit /count once per round
+    const warmupCount = 40; // /count once per round: 20 warm-up rounds, then 20 re-warm rounds after the heap shrink
     expect(readFileSync(logFile, 'utf8')).toContain('warm-up done');
 
     for (const round of [1, 2]) {
@@ -84,11 +84,17 @@ describe('@defrost/fastify with real CRIU', () => {
       const { status, body } = await get(port, '/count');
       expect(status).toBe(200);
       expect(body).toMatchObject({ count: warmupCount + 1, restored: true });
+      // pino writes asynchronously: give its destination a moment to flush.
+      const sinceForeignLine = (): string => {
+        const text = readFileSync(logFile, 'utf8');
+        return text.slice(text.indexOf(`before restore ${round}`));
+      };
+      await expect.poll(sinceForeignLine, { timeout: 3_000 }).toContain('"count":41');
       const log = readFileSync(logFile, 'utf8');
       expect(log).toContain(`written by someone else before restore ${round}`);
       // This copy's own lines land after the foreign line, in the same file.
       const after = log.slice(log.indexOf(`before restore ${round}`));
-      expect(after).toContain('"count":21');
+      expect(after).toContain('"count":41');
       expect(after).toMatch(/defrost: restored in \d+ ms/);
       await copy.stop();
     }
@@ -124,7 +130,7 @@ describe('@defrost/fastify with real CRIU', () => {
     await app.waitFor((e) => e.event === 'defrost-done');
     expect(existsSync(join(imageDir, 'defrost.json'))).toBe(true);
     const original = await get(port, '/count');
-    expect(original.body).toMatchObject({ count: 21, restored: false });
+    expect(original.body).toMatchObject({ count: 41, restored: false });
     // The original went through its restore hooks too ('continued').
     await app.waitFor((e) => e.event === 'on-restore' && e.reason === 'continued');
 
@@ -133,7 +139,7 @@ describe('@defrost/fastify with real CRIU', () => {
     await app.exited;
     const out = join(work, 'continue-restore.out');
     const copy = await restoreCopy(imageDir, out, { env: { FIXTURE_SECRET: 's3cret' } });
-    expect((await get(port, '/count')).body).toMatchObject({ count: 21, restored: true });
+    expect((await get(port, '/count')).body).toMatchObject({ count: 41, restored: true });
     expect(events(out)).toContainEqual(expect.objectContaining({ event: 'on-restore', reason: 'restored', secret: 's3cret' }));
     await copy.stop();
   });
@@ -145,11 +151,15 @@ describe('@defrost/fastify with real CRIU', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const newPort = (probe.address() as AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
+    // Two copies move to the same new port: both listen there (SO_REUSEPORT) and both answer.
     const out = join(work, 'port.out');
-    const copy = await restoreCopy(imageDir, out, { port: newPort });
-    expect((await get(newPort, '/count')).body).toMatchObject({ count: 21, restored: true });
-    expect(events(out)).toContainEqual(expect.objectContaining({ event: 'on-restore', port: newPort }));
-    await copy.stop();
+    const copies = await Promise.all([0, 1].map((copy) => restoreCopy(imageDir, out, { port: newPort, copy })));
+    expect((await get(newPort, '/count')).body).toMatchObject({ count: 41, restored: true });
+    expect(events(out).filter((e) => e.event === 'on-restore' && e.port === newPort)).toHaveLength(2);
+    const served = new Set<unknown>();
+    for (let i = 0; i < 40; i++) served.add((await get(newPort, '/count')).body.restoreId);
+    expect(served).toEqual(new Set(copies.map((c) => c.restoreId)));
+    await Promise.all(copies.map((c) => c.stop()));
   });
 
   it('works without --expose-gc and says so', async () => {
