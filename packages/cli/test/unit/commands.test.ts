@@ -195,7 +195,9 @@ describe('checkpoint without CRIU', () => {
     expect(seen.env.DEFROST_CHECKPOINT_IMAGE).toBe(image);
     expect(seen.env.DEFROST_CHECKPOINT_MODE).toBe('exit');
     expect(seen.env.DEFROST_CHECKPOINT_FORCE).toBe('1');
-    expect(seen.env.DEFROST_SIGNING_KEY).toBe('secret-key');
+    // The key never reaches the app: its memory becomes the image the key signs.
+    expect(seen.env.DEFROST_SIGNING_KEY).toBeUndefined();
+    expect(Object.values(seen.env).join('\n')).not.toContain('secret-key');
     expect(seen.env.DEFROST_PROGRESS_FILE).toMatch(/progress\.jsonl$/);
     expect(seen.env.UV_USE_IO_URING).toBe('0');
     expect(seen.env.NODE_OPTIONS).toContain('--expose-gc');
