@@ -3,6 +3,7 @@
  * check says what it found and, when it is not a pass, what to do. External programs are looked
  * up on `options.env.PATH`, so tests can put a fake (or no) `criu` there.
  */
+import { cacheDir } from '../cache.js';
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
@@ -188,10 +189,9 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     findOnPath('perl', env.PATH),
   ]);
   const libcriu = libcriuProbe(soname);
-  const restoreCache =
-    options.restoreKdatCacheDir === undefined
-      ? undefined
-      : { dir: options.restoreKdatCacheDir, files: await countKdatFiles(options.restoreKdatCacheDir) };
+  // `defrost restore` keeps CRIU's kernel-feature cache itself (restore/kdat-cache.ts).
+  const restoreKdatCacheDir = options.restoreKdatCacheDir ?? cacheDir();
+  const restoreCache = { dir: restoreKdatCacheDir, files: await countKdatFiles(restoreKdatCacheDir) };
 
   const checks: DoctorCheck[] = [
     checkKernel(platform, kernel, osArch()),
