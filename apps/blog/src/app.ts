@@ -14,8 +14,9 @@ import { MarkdownRenderer } from './content/markdown.js';
 import { type BlogContext, loadSiteMeta } from './context.js';
 import { BlogDatabase } from './db/connection.js';
 import { migrate } from './db/migrations.js';
-import { BlogQueries } from './db/queries.js';
+import { BlogQueries, type CommentMark } from './db/queries.js';
 import { seedIfEmpty } from './db/seed.js';
+import { evictPagesStaleSince, markComments } from './freshness.js';
 import { createLogger } from './logger.js';
 import { registerRoutes } from './routes/index.js';
 import { SearchIndex } from './search/index.js';
@@ -132,14 +133,19 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         },
       });
       // No open database file inside a checkpoint image: close before the freeze, reopen after the restore.
-      // Statements are prepared again lazily by the holder.
+      // Statements are prepared again lazily by the holder. The database may have changed in between (an image
+      // is restored again and again, onto whatever earlier copies wrote): pages cached before the freeze that
+      // show comments written since are evicted (freshness.ts).
+      let mark: CommentMark | undefined;
       app.defrost.onCheckpoint(() => {
-        app.log.info('checkpoint: closing the database');
+        mark = markComments(ctx);
+        app.log.info({ comments: mark }, 'checkpoint: closing the database');
         db.close();
       }, 'blog database');
       app.defrost.onRestore(() => {
         db.open();
-        app.log.info({ opens: db.opens }, 'restore: database reopened');
+        const evicted = mark ? evictPagesStaleSince(ctx, mark) : undefined;
+        app.log.info({ opens: db.opens, evicted }, 'restore: database reopened');
       }, 'blog database');
       app.addHook('onClose', () => db.close());
       registerRoutes(app, ctx);

@@ -35,6 +35,11 @@ export interface Comment {
   readonly body: string;
   readonly createdAt: string;
 }
+/** Where the comments table stood at one moment: its highest id and how many rows it had. */
+export interface CommentMark {
+  readonly maxId: number;
+  readonly count: number;
+}
 export interface IndexablePost {
   readonly id: number;
   readonly slug: string;
@@ -215,6 +220,29 @@ export class BlogQueries {
       .statement('INSERT INTO comments (post_id, author_name, body, created_at) VALUES (?, ?, ?, ?)')
       .run(postId, authorName, body, createdAt.toISOString());
     return Number(result.lastInsertRowid);
+  }
+
+  commentMark(): CommentMark {
+    return this.#db
+      .statement('SELECT COALESCE(MAX(id), 0) AS maxId, COUNT(*) AS count FROM comments')
+      .get() as CommentMark;
+  }
+
+  /** How many comments have an id up to `maxId` (to tell whether any of those were deleted since). */
+  countCommentsUpTo(maxId: number): number {
+    return (
+      this.#db.statement('SELECT COUNT(*) AS n FROM comments WHERE id <= ?').get(maxId) as { n: number }
+    ).n;
+  }
+
+  /** Slugs of the posts that have comments with an id above `maxId`. */
+  postSlugsCommentedAfter(maxId: number): string[] {
+    return this.#db
+      .statement(
+        `SELECT DISTINCT p.slug FROM comments c JOIN posts p ON p.id = c.post_id WHERE c.id > ? ORDER BY p.slug`,
+      )
+      .pluck()
+      .all(maxId) as string[];
   }
 
   #withTags(rows: PostRow[]): PostSummary[] {

@@ -27,6 +27,10 @@ export interface BrowserCheckResult {
   readonly homeTitle: string;
   readonly postUrl: string;
   readonly postTitle: string;
+  /** Titles of the posts listed on the home page, in order. */
+  readonly homePostTitles: readonly string[];
+  /** Text of the post body as the browser rendered it (to compare two servers). */
+  readonly postBodyText: string;
   readonly screenshots: readonly string[];
 }
 
@@ -51,6 +55,9 @@ export async function checkPagesInBrowser(baseUrl: string, label: string): Promi
     expect(await page.locator('a.brand').textContent()).toBe('The Warm Start');
     expect(await page.locator('h1.page-title').textContent()).toBe('Latest posts');
     expect(await page.locator('.post-list .post-item').count()).toBe(10);
+    const homePostTitles = (await page.locator('.post-list .post-item-title').allTextContents()).map((t) =>
+      t.trim(),
+    );
     // The stylesheet is loaded and applied (the header has its own background and border).
     const headerBorder = await page
       .locator('header.site-header')
@@ -79,6 +86,8 @@ export async function checkPagesInBrowser(baseUrl: string, label: string): Promi
     expect(await page.title()).toBe(`${postTitle} · The Warm Start`);
     expect(await page.locator('.post-body p').count()).toBeGreaterThan(3);
     expect(await page.locator('.post-body h2').count()).toBeGreaterThan(1);
+    const postBodyText = ((await page.locator('article.post .post-body').textContent()) ?? '').trim();
+    expect(postBodyText.length).toBeGreaterThan(200);
     // Highlighted: the code block contains highlight.js token spans, colored by the stylesheet.
     const code = page.locator('.post-body pre.code code.hljs:has(.hljs-keyword)').first();
     expect(await code.locator('span[class^="hljs-"]').count()).toBeGreaterThan(2);
@@ -96,7 +105,7 @@ export async function checkPagesInBrowser(baseUrl: string, label: string): Promi
     await page.screenshot({ path: postShot, fullPage: false });
 
     expect(errors).toEqual([]);
-    return { homeTitle, postUrl, postTitle, screenshots: [homeShot, postShot] };
+    return { homeTitle, postUrl, postTitle, homePostTitles, postBodyText, screenshots: [homeShot, postShot] };
   } finally {
     await browser.close();
   }
