@@ -406,6 +406,11 @@ function classifyPath(ctx: Context, e: FdEntry): AuditFinding {
   if (type === 'directory') return finding(e.fd, 'directory', 'safe', e.link);
   if (type === 'fifo') return finding(e.fd, 'pipe', 'safe', `${e.link} (named pipe)`);
   if (type === 'char' || type === 'block') {
+    if (type === 'char' && isStdioTerminal(ctx, path)) {
+      return finding(e.fd, 'stdio', 'handled', e.link, {
+        origin: 'the terminal of stdout/stderr, reopened by libuv; re-attached to the restorer like stdio',
+      });
+    }
     if (STATELESS_DEVICES.has(path)) {
       return finding(e.fd, 'statelessDevice', 'safe', e.link, {
         origin: path === '/dev/null' ? 'often libuv (spare descriptor for EMFILE handling)' : undefined,
@@ -436,6 +441,15 @@ function classifyPath(ctx: Context, e: FdEntry): AuditFinding {
   }
   if (isWritable(flags)) return finding(e.fd, 'appendFile', 'safe', e.link);
   return finding(e.fd, 'readonlyFile', 'safe', e.link);
+}
+
+/**
+ * libuv reopens a terminal on stdio under a new descriptor (so that making it non-blocking does
+ * not affect other processes sharing it); process.stdout then writes there. Such a descriptor is
+ * as much stdout as fd 1 is, and the checkpoint re-attaches it with fds 1 and 2.
+ */
+function isStdioTerminal(ctx: Context, path: string): boolean {
+  return (ctx.ownLinks.get(path) ?? []).some((fd) => fd === 1 || fd === 2);
 }
 
 function fileOrigin(ctx: Context, path: string): { origin: string; fix: string } | undefined {

@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ParkedFds, parkFds } from '../native/fd-parking.js';
@@ -37,10 +37,38 @@ export interface Placeholders {
 /** CRIU keys are paths without the leading slash. */
 const keyOf = (path: string): string => path.replace(/^\/+/, '');
 
+/**
+ * Descriptors that are the terminal of stdout or stderr under another number: libuv reopens a
+ * TTY on stdio (so that making it non-blocking does not affect other processes sharing it), and
+ * process.stdout then writes there. They are re-attached exactly like fds 1 and 2.
+ */
+function terminalAliases(): { fd: number; of: 1 | 2 }[] {
+  const link = (fd: number | string): string | undefined => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return undefined;
+    }
+  };
+  const [out, err] = [link(1), link(2)];
+  const aliases: { fd: number; of: 1 | 2 }[] = [];
+  for (const name of readdirSync('/proc/self/fd')) {
+    const fd = Number(name);
+    if (fd <= 2) continue;
+    const target = link(fd);
+    if (!target?.startsWith('/dev/')) continue;
+    if (target === out) aliases.push({ fd, of: 1 });
+    else if (target === err) aliases.push({ fd, of: 2 });
+  }
+  return aliases;
+}
+
 export async function installPlaceholders(): Promise<Placeholders> {
   const libc = loadLibc();
+  const aliases = terminalAliases();
+  const swapped = [0, 1, 2, ...aliases.map((a) => a.fd)];
   // The original stdio waits outside the process while it is dumped (see fd-parking.ts).
-  const parked: ParkedFds = await parkFds([0, 1, 2]);
+  const parked: ParkedFds = await parkFds(swapped);
   const dir = mkdtempSync(join(tmpdir(), 'defrost-stdio-'));
   const paths = {
     stdout: join(dir, 'stdout'),
@@ -50,6 +78,20 @@ export async function installPlaceholders(): Promise<Placeholders> {
   };
   const opened: number[] = [];
   const controlFds: number[] = [];
+  let parkedOut = true;
+  /** Puts the parked originals back under their numbers and ends the holder (once). */
+  const putBack = (): void => {
+    if (!parkedOut) return;
+    parkedOut = false;
+    try {
+      parked.retrieve().forEach((fd, i) => {
+        libc.dup2(fd, swapped[i]!);
+        libc.close(fd);
+      });
+    } finally {
+      parked.release();
+    }
+  };
   try {
     const stdoutFd = openSync(paths.stdout, 'a', 0o600);
     opened.push(stdoutFd);
@@ -65,6 +107,7 @@ export async function installPlaceholders(): Promise<Placeholders> {
       [devNull, 0],
       [stdoutFd, 1],
       [stderrFd, 2],
+      ...aliases.map((a) => [a.of === 1 ? stdoutFd : stderrFd, a.fd] as const),
     ] as const) {
       if (libc.dup2(from, to) < 0) throw new Error(`dup2(${from}, ${to}) failed (errno ${libc.errno()})`);
     }
@@ -72,19 +115,6 @@ export async function installPlaceholders(): Promise<Placeholders> {
     opened.length = 0;
 
     let controlOpen = true;
-    let stdioSwapped = true;
-    const putBack = (): void => {
-      if (!stdioSwapped) return;
-      stdioSwapped = false;
-      try {
-        parked.retrieve().forEach((fd, target) => {
-          libc.dup2(fd, target);
-          libc.close(fd);
-        });
-      } finally {
-        parked.release();
-      }
-    };
     return {
       keys: {
         stdoutKey: keyOf(paths.stdout),
@@ -107,14 +137,7 @@ export async function installPlaceholders(): Promise<Placeholders> {
     };
   } catch (error) {
     for (const fd of [...opened, ...controlFds]) closeSync(fd);
-    try {
-      parked.retrieve().forEach((fd, target) => {
-        libc.dup2(fd, target);
-        libc.close(fd);
-      });
-    } finally {
-      parked.release();
-    }
+    putBack();
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }

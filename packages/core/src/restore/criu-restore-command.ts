@@ -3,7 +3,9 @@
  *
  * - `unshare --pid --fork --mount-proc` gives every copy its own PID namespace, so one image can be
  *   restored many times at once (the frozen PIDs are free in each new namespace), and a private
- *   mount namespace. `--kill-child` takes the whole namespace down when the launcher dies.
+ *   mount namespace. `--kill-child` takes the whole namespace down when unshare dies, and
+ *   `setpriv --pdeathsig KILL` makes unshare die with the process that restored it: a supervisor
+ *   that is killed never leaves an unsupervised server behind.
  * - CRIU probes kernel features on every run (~45-60 ms here) unless it finds its cache in
  *   /run/criu.kdat on a tmpfs. Inside the private mount namespace a small tmpfs is mounted on /run
  *   holding a copy of the cache kept in /var/cache/defrost; the host's /run is never touched. At
@@ -87,8 +89,8 @@ export function restoreCommand(input: RestoreCommandInput): RestoreCommand {
   if (input.lazyPages) criuArgs.push('--lazy-pages');
   criuArgs.push('--exec-cmd', '--', 'perl', '-e', REAPER, String(input.serverPid));
   return {
-    file: 'unshare',
-    args: ['--pid', '--fork', '--mount-proc', '--kill-child', '/bin/sh', '-c', PRELUDE, 'defrost-restore', ...criuArgs],
+    file: 'setpriv',
+    args: ['--pdeathsig', 'KILL', 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child', '/bin/sh', '-c', PRELUDE, 'defrost-restore', ...criuArgs],
     env: {
       DEFROST_CRIU: criu,
       DEFROST_IMAGES: input.imageDir,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RestoredServer, restore } from '../../src/index.js';
+import { isAlive, type RestoredServer, restore, waitForPidGone } from '../../src/index.js';
 import { spawnTracked, stopAllStarted, track } from '../../src/testing/index.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/freeze-server.mjs', import.meta.url));
@@ -81,6 +81,18 @@ describe('restore paths (real CRIU)', () => {
     await second.stop();
     expect(readdirSync(cache).filter((f) => f.endsWith('.kdat'))).toEqual(saved);
     expect(readdirSync('/run').sort()).toEqual(hostRunBefore);
+  });
+
+  it('a killed restorer takes its restored server down with it', async () => {
+    const restorer = spawnTracked(process.execPath, [fileURLToPath(new URL('../fixtures/restorer.mjs', import.meta.url)), image]);
+    const { pid, launcherPid } = (await restorer.waitFor((e) => e.event === 'restored')) as { pid: number; launcherPid: number };
+    track(pid);
+    track(launcherPid);
+    expect(await isAlive(pid)).toBe(true);
+    restorer.child.kill('SIGKILL');
+    await restorer.exited;
+    expect(await waitForPidGone(pid, 5_000)).toBe(true);
+    expect(await waitForPidGone(launcherPid, 5_000)).toBe(true);
   });
 
   it('restores without any cache when asked to', async () => {

@@ -113,8 +113,8 @@ describe('the restore command', () => {
         { fd: 7, key: 'tmp/.img.partial' },
       ],
     });
-    expect(file).toBe('unshare');
-    expect(args.slice(0, 4)).toEqual(['--pid', '--fork', '--mount-proc', '--kill-child']);
+    expect(file).toBe('setpriv');
+    expect(args.slice(0, 7)).toEqual(['--pdeathsig', 'KILL', 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child']);
     expect(args).toContain('restore');
     expect(args.join(' ')).toContain('--inherit-fd fd[3]:tmp/a/stdout --inherit-fd fd[7]:tmp/.img.partial');
     expect(args.slice(-5, -2)).toEqual(['--', 'perl', '-e']);

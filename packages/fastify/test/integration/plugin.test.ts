@@ -189,6 +189,25 @@ describe('@defrost/fastify with real CRIU', () => {
     }
   });
 
+  it('checkpoints a server whose stdout is a terminal (libuv reopens the TTY under another fd)', async () => {
+    const imageDir = join(work, 'tty');
+    // `script` runs the app on a fresh pseudo-terminal; its output comes back through script.
+    const command = [process.execPath, '--expose-gc', fixture].map((a) => `'${a}'`).join(' ');
+    const app = spawnTracked('script', ['-qec', command, '/dev/null'], {
+      DEFROST_CHECKPOINT_IMAGE: imageDir,
+      FIXTURE_WARMUP: SMALL_WARMUP,
+    });
+    const { port } = (await app.waitFor((e) => e.event === 'listening')) as { port: number };
+    await app.waitFor((e) => e.event === 'defrost-done' && e.restored === false);
+    expect((await app.exited).code).toBe(0);
+    const out = join(work, 'tty.out');
+    const copy = await restoreCopy(imageDir, out);
+    expect((await get(port, '/count')).body).toMatchObject({ restored: true });
+    // What the copy writes to process.stdout (the reopened terminal) reaches the restorer.
+    expect(events(out)).toContainEqual(expect.objectContaining({ event: 'on-restore', reason: 'restored' }));
+    await copy.stop();
+  });
+
   it('changes nothing in a normal run', async () => {
     const app = spawnTracked(process.execPath, [fixture], {});
     const { port } = (await app.waitFor((e) => e.event === 'listening')) as { port: number };
