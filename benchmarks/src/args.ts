@@ -18,7 +18,7 @@ export interface BenchArgs {
   readonly help: boolean;
 }
 
-export const DEFAULT_RUNS = 7;
+export const DEFAULT_RUNS = 5;
 export const QUICK_RUNS = 2;
 const MAX_RUNS = 1000;
 

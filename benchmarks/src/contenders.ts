@@ -6,13 +6,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { readRestoreStats } from './criu-stats.js';
+import { readRestoreFacts } from './criu-stats.js';
 import type { ContenderId, ContenderInfo, CriuRestoreStats } from './model.js';
 import { commOf, descendantsOf, describeExit, type ProcessControl, type Tracked } from './process/control.js';
 
 export interface RunExtras {
   /** The restore time the restorer itself reported. */
   readonly reportedRestoreMs?: number;
+  /** restore()'s own checks before CRIU starts (core API only: the CLI does not print it). */
+  readonly checksMs?: number;
   readonly criu?: CriuRestoreStats;
 }
 
@@ -109,21 +111,22 @@ export function restoreCommandContender(o: {
       const startedAt = performance.now();
       const t = o.pc.spawn(o.id, process.execPath, o.args, { env: o.env, logFile });
       const line = async () => parseRestoredLine(await readFile(logFile, 'utf8').catch(() => ''));
+      const serverPid = async (): Promise<number> => {
+        // The CLI names the PID once the server is ready; until then, walk /proc from the CLI down.
+        const pid = (await line())?.pid ?? (await restoredPidBelow(t.pid));
+        if (pid === undefined)
+          throw new Error(`cannot find the restored server under pid ${t.pid} (log: ${logFile})`);
+        o.pc.adopt([pid]);
+        return pid;
+      };
       return {
         startedAt,
         logFile,
         failed: () => exited(t, 'the restore command'),
-        async serverPid() {
-          // The CLI names the PID once the server is ready; until then, walk /proc from the CLI down.
-          const pid = (await line())?.pid ?? (await restoredPidBelow(t.pid));
-          if (pid === undefined)
-            throw new Error(`cannot find the restored server under pid ${t.pid} (log: ${logFile})`);
-          o.pc.adopt([pid]);
-          return pid;
-        },
+        serverPid,
         async extras() {
           const reported = await line();
-          const criu = await readRestoreStats(o.imageDir);
+          const criu = await readRestoreFacts(await serverPid(), o.imageDir);
           return { ...(reported ? { reportedRestoreMs: reported.ms } : {}), ...(criu ? { criu } : {}) };
         },
         stop: async () => {
@@ -135,7 +138,14 @@ export function restoreCommandContender(o: {
 }
 
 type Reply =
-  | { type: 'restored'; pid: number; launcherPid: number; readyMs: number; hooksMs: number }
+  | {
+      type: 'restored';
+      pid: number;
+      launcherPid: number;
+      readyMs: number;
+      hooksMs: number;
+      checksMs?: number;
+    }
   | { type: 'stopped'; status: number }
   | { type: 'exited'; status: number }
   | { type: 'error'; message: string };
@@ -213,8 +223,12 @@ export async function coreApiContender(o: {
         },
         async extras() {
           await outcome;
-          const criu = await readRestoreStats(o.imageDir);
-          return { ...(restored ? { reportedRestoreMs: restored.readyMs } : {}), ...(criu ? { criu } : {}) };
+          const criu = restored ? await readRestoreFacts(restored.pid, o.imageDir) : undefined;
+          return {
+            ...(restored ? { reportedRestoreMs: restored.readyMs } : {}),
+            ...(restored?.checksMs !== undefined ? { checksMs: restored.checksMs } : {}),
+            ...(criu ? { criu } : {}),
+          };
         },
         async stop() {
           await outcome;

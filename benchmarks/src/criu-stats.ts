@@ -91,3 +91,40 @@ export async function readDumpStats(imageDir: string): Promise<CriuDumpStats | u
   const bytes = await readFile(join(imageDir, 'stats-dump')).catch(() => undefined);
   return bytes ? parseDumpStats(bytes) : undefined;
 }
+
+/** CRIU stamps log lines with seconds since its start: "(00.081329) Restore finished successfully". */
+export function criuMsFromLog(log: string): number | undefined {
+  const m = /^\((\d+)\.(\d+)\) Restore finished successfully/m.exec(log);
+  return m ? Number(m[1]) * 1000 + Number(`0.${m[2]}`) * 1000 : undefined;
+}
+
+/** The value of one variable in /proc/PID/environ's NUL-separated text. */
+export function environValue(environ: string, name: string): string | undefined {
+  for (const entry of environ.split('\0'))
+    if (entry.startsWith(`${name}=`)) return entry.slice(name.length + 1);
+  return undefined;
+}
+
+/**
+ * CRIU's facts about the restore of a running server: `stats-restore` and the time CRIU logged.
+ * @defrost/core runs `criu restore --work-dir` in a private directory that lives as long as the copy;
+ * the reaper that replaced criu as the copy's PID 1 (the server's parent) still carries its path
+ * in DEFROST_WORK. Older layouts wrote the stats into the image directory.
+ */
+export async function readRestoreFacts(
+  serverPid: number,
+  imageDir: string,
+): Promise<CriuRestoreStats | undefined> {
+  const stat = await readFile(`/proc/${serverPid}/stat`, 'utf8').catch(() => '');
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  const environ = ppid > 0 ? await readFile(`/proc/${ppid}/environ`, 'utf8').catch(() => '') : '';
+  const dirs = [environValue(environ, 'DEFROST_WORK'), imageDir].filter((d): d is string => Boolean(d));
+  for (const dir of dirs) {
+    const stats = await readRestoreStats(dir);
+    if (!stats) continue;
+    const log = await readFile(join(dir, 'restore.log'), 'utf8').catch(() => '');
+    const criuMs = criuMsFromLog(log);
+    return { ...stats, ...(criuMs !== undefined ? { criuMs } : {}) };
+  }
+  return undefined;
+}

@@ -23,6 +23,13 @@ export const METRICS = [
   { key: 'rssMb', label: 'RSS after first 1,000 requests', unit: 'MB', better: 'lower' },
   { key: 'rssAfterLoadMb', label: 'RSS after 5 s of load', unit: 'MB', better: 'lower' },
   { key: 'reportedRestoreMs', label: 'restore as reported by defrost', unit: 'ms', better: 'lower' },
+  {
+    key: 'restoreChecksMs',
+    label: 'restore(): finding CRIU, verifying the image',
+    unit: 'ms',
+    better: 'lower',
+  },
+  { key: 'criuMs', label: 'CRIU restore, start to finish (its log)', unit: 'ms', better: 'lower' },
   { key: 'criuRestoreTimeMs', label: 'CRIU restore_time (stats-restore)', unit: 'ms', better: 'lower' },
   { key: 'criuForkingTimeMs', label: 'CRIU forking_time (stats-restore)', unit: 'ms', better: 'lower' },
   { key: 'criuPagesRestored', label: 'CRIU pages restored', unit: 'pages', better: 'lower' },
@@ -86,6 +93,8 @@ export interface CriuRestoreStats {
   readonly pagesRestored?: number;
   readonly pagesCompared?: number;
   readonly pagesSkippedCow?: number;
+  /** CRIU's whole restore, from its start to "Restore finished successfully" in its log. */
+  readonly criuMs?: number;
 }
 
 export interface BenchDocument {
@@ -100,6 +109,10 @@ export interface BenchDocument {
     readonly firstVisit: readonly string[];
     readonly throughputConnections: number;
     readonly steadyWarmupMs: number;
+    /** Median wall time of `node -e 0`: what any Node process costs here before it does anything. */
+    readonly nodeStartMs: number;
+    /** Median wall time of `node packages/cli/dist/bin.js --version` (when the CLI is built). */
+    readonly cliStartMs?: number;
     /** How the app image was built. */
     readonly imageCommand: string;
     /** CRIU's stats-dump of the app image. */
@@ -112,6 +125,13 @@ export interface BenchDocument {
   readonly steadyStateP99Ms: number;
   readonly steadyStateP50Ms: number;
   readonly steadyStateRps: number;
+  /** Every steady-state measurement (one per measured round). */
+  readonly steadyState: {
+    readonly p50Ms: Summary;
+    readonly p99Ms: Summary;
+    readonly rps: Summary;
+    readonly rssMb: Summary;
+  };
   readonly imageBytes: number;
   readonly checkpointMs: number;
   readonly dumpMs: number | null;

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CriuUnavailableError, requireCriuBinary } from '@defrost/core';
 import type { BenchArgs } from './args.js';
 import {
@@ -32,7 +33,7 @@ import {
 } from './probes/http.js';
 import { rssMb } from './probes/rss.js';
 import { loadFor, measureThroughput } from './probes/throughput.js';
-import type { ProcessControl } from './process/control.js';
+import { describeExit, type ProcessControl } from './process/control.js';
 import {
   BenchError,
   buildImage,
@@ -43,7 +44,7 @@ import {
   resolvePaths,
   serverEnv,
 } from './setup.js';
-import { elementwiseMedian, percentile, ratio, summarize } from './stats.js';
+import { elementwiseMedian, median, percentile, ratio, summarize } from './stats.js';
 import { computeVerdicts } from './verdicts.js';
 
 export const LATENCY_REQUESTS = 1_000;
@@ -151,6 +152,9 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
       name: 'floor',
     });
 
+    // --- What a Node process and the CLI cost before doing anything (where the time goes).
+    const startCosts = await processStartCosts(paths.cli, logFile('start-costs'));
+
     // --- Contenders.
     const restoreArgs = (dir: string): string[] =>
       paths.cli ? [paths.cli, 'restore', dir] : [paths.restoreStandIn, dir];
@@ -229,28 +233,63 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
       }),
     );
 
+    // --- Steady state: a cold-started server on its own port, loaded for a long time, then measured
+    // once per round between the contenders (so it sees the same machine as they do), each time after
+    // a short burst of load that keeps it at steady state.
+    let steadyPort = await freePort();
+    while (steadyPort === appPort || steadyPort === floorPort) steadyPort = await freePort();
+    const steadyOrigin = `http://127.0.0.1:${steadyPort}`;
+    if (await isListening(steadyOrigin)) throw new BenchError(`something already answers on ${steadyOrigin}`);
+    io.progress(
+      `steady state: a cold-started server on port ${steadyPort}, loaded for ${args.steadyWarmupMs / 1000} s`,
+    );
+    const steadyServer = await coldContender({
+      id: 'cold',
+      pc: io.pc,
+      entry: paths.app,
+      env: serverEnv({ PORT: String(steadyPort), BLOG_DATA_DIR: dataDir }),
+      origin: steadyOrigin,
+      command: '',
+    }).start(logFile('steady-state'));
+    const steadySamples = {
+      p50Ms: [] as number[],
+      p99Ms: [] as number[],
+      rps: [] as number[],
+      rssMb: [] as number[],
+    };
+    const measureSteady = async (): Promise<string> => {
+      try {
+        await loadFor(steadyOrigin, '/', 1_000, THROUGHPUT_CONNECTIONS);
+        await sleep(300);
+        const latencies = await sequentialLatencies(steadyOrigin, '/', LATENCY_REQUESTS);
+        const load = await measureThroughput(steadyOrigin, '/', {
+          t0: performance.now(),
+          windowsMs: [5_000],
+          connections: THROUGHPUT_CONNECTIONS,
+        });
+        const rss = await rssMb(await steadyServer.serverPid());
+        if (steadyServer.failed()) throw new BenchError(steadyServer.failed()!);
+        const [p50, p99, rps] = [percentile(latencies, 50), percentile(latencies, 99), load.rps[0]!];
+        steadySamples.p50Ms.push(p50);
+        steadySamples.p99Ms.push(p99);
+        steadySamples.rps.push(rps);
+        steadySamples.rssMb.push(rss);
+        return `1,000 sequential p50/p99 ${fmtMs(p50)}/${fmtMs(p99)}, ${rps.toFixed(0)} req/s, rss ${rss.toFixed(0)} MB`;
+      } catch (error) {
+        if (error instanceof BenchError) throw new BenchError(`steady state: ${error.message}`);
+        throw new BenchError(
+          `steady state: ${(error as Error).message}\n  server log ${steadyServer.logFile}:${await logTail(steadyServer.logFile)}`,
+        );
+      }
+    };
+
     try {
-      // --- Steady state: one long-warmed cold-started server.
-      io.progress(`steady state: loading a cold-started server for ${args.steadyWarmupMs / 1000} s first`);
-      const steady = await withServer(
-        () => startPlain(paths.app, appEnv, logFile('steady')),
-        async (h) => {
-          await waitForFirstResponse(origin, '/', { timeoutMs: FIRST_RESPONSE_TIMEOUT_MS, failed: h.failed });
-          await loadFor(origin, '/', args.steadyWarmupMs, THROUGHPUT_CONNECTIONS);
-          const latencies = await sequentialLatencies(origin, '/', LATENCY_REQUESTS);
-          const t0 = performance.now();
-          const load = await measureThroughput(origin, '/', {
-            t0,
-            windowsMs: [5_000],
-            connections: THROUGHPUT_CONNECTIONS,
-          });
-          if (h.failed()) throw new BenchError(`steady state: ${h.failed()}`);
-          return { p99: percentile(latencies, 99), p50: percentile(latencies, 50), rps: load.rps[0]! };
-        },
-      );
-      io.progress(
-        `steady state: p50 ${fmtMs(steady.p50)}, p99 ${fmtMs(steady.p99)}, ${steady.rps.toFixed(0)} req/s`,
-      );
+      await waitForFirstResponse(steadyOrigin, '/', {
+        timeoutMs: FIRST_RESPONSE_TIMEOUT_MS,
+        failed: steadyServer.failed,
+      });
+      await loadFor(steadyOrigin, '/', args.steadyWarmupMs, THROUGHPUT_CONNECTIONS);
+      await sequentialLatencies(steadyOrigin, '/', LATENCY_REQUESTS);
 
       // --- Rounds, interleaved: every contender once per session kind per round.
       const samples = new Map<ContenderId, Samples>(contenders.map((c) => [c.id, {}]));
@@ -269,7 +308,16 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
             io.progress(`${tag} ${c.id.padEnd(18)} ${kind.padEnd(7)} ${line}`);
           }
         }
+        const line = await measureSteady();
+        if (warm) for (const list of Object.values(steadySamples)) list.pop();
+        io.progress(`${tag} ${'steady state'.padEnd(18)} ${''.padEnd(7)} ${line}`);
       }
+      const steady = {
+        p50Ms: summarize(steadySamples.p50Ms),
+        p99Ms: summarize(steadySamples.p99Ms),
+        rps: summarize(steadySamples.rps),
+        rssMb: summarize(steadySamples.rssMb),
+      };
 
       // --- Summaries.
       const results: Partial<Record<ContenderId, ContenderResult>> = {};
@@ -297,8 +345,8 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
         floorTtfrMs: results.floor?.timeToFirstResponseMs?.median,
         defrostFirst100P99Ms: results.defrost?.first100P99Ms?.median,
         defrostThroughput1sRps: results.defrost?.throughput1sRps?.median,
-        steadyStateP99Ms: steady.p99,
-        steadyStateRps: steady.rps,
+        steadyStateP99Ms: steady.p99Ms.median,
+        steadyStateRps: steady.rps.median,
       });
       return {
         schemaVersion: 1,
@@ -313,15 +361,17 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
           throughputConnections: THROUGHPUT_CONNECTIONS,
           steadyWarmupMs: args.steadyWarmupMs,
           imageCommand: image.command,
+          ...startCosts,
           ...(dumpStats ? { criuDump: dumpStats } : {}),
         },
         contenders: results,
         contenderInfo: info,
         skipped,
         ratios,
-        steadyStateP99Ms: steady.p99,
-        steadyStateP50Ms: steady.p50,
-        steadyStateRps: steady.rps,
+        steadyStateP99Ms: steady.p99Ms.median,
+        steadyStateP50Ms: steady.p50Ms.median,
+        steadyStateRps: steady.rps.median,
+        steadyState: steady,
         imageBytes: image.bytes,
         checkpointMs: image.wallMs,
         dumpMs: image.dumpMs ?? null,
@@ -332,6 +382,7 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
         latencyCurves,
       };
     } finally {
+      await steadyServer.stop();
       await core.close();
     }
 
@@ -379,6 +430,8 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
             );
             const extras = await h.extras();
             push('reportedRestoreMs', extras.reportedRestoreMs);
+            push('restoreChecksMs', extras.checksMs);
+            push('criuMs', extras.criu?.criuMs);
             push('criuRestoreTimeMs', extras.criu?.restoreTimeMs);
             push('criuForkingTimeMs', extras.criu?.forkingTimeMs);
             push('criuPagesRestored', extras.criu?.pagesRestored);
@@ -405,6 +458,28 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
         },
         c,
       );
+    }
+
+    /** Median wall time of `node -e 0` and of `node <cli> --version`, 5 runs each, interleaved. */
+    async function processStartCosts(
+      cli: string | undefined,
+      log: string,
+    ): Promise<{ nodeStartMs: number; cliStartMs?: number }> {
+      const node: number[] = [];
+      const cliRuns: number[] = [];
+      const timed = async (args: string[]): Promise<number> => {
+        const started = performance.now();
+        const t = io.pc.spawn('start cost', process.execPath, args, { env: appEnv, logFile: log });
+        const exit = await t.exited;
+        if (exit.code !== 0)
+          throw new BenchError(`node ${args.join(' ')} failed: ${describeExit(exit)}${await logTail(log)}`);
+        return performance.now() - started;
+      };
+      for (let i = 0; i < 5; i++) {
+        node.push(await timed(['-e', '0']));
+        if (cli) cliRuns.push(await timed([cli, '--version']));
+      }
+      return { nodeStartMs: median(node), ...(cli ? { cliStartMs: median(cliRuns) } : {}) };
     }
 
     async function startPlain(entry: string, env: NodeJS.ProcessEnv, log: string): Promise<ServerHandle> {

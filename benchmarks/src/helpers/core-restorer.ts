@@ -7,7 +7,14 @@ import { type RestoredServer, restore } from '@defrost/core';
 
 export type RestorerRequest = { type: 'restore'; imageDir: string } | { type: 'stop' };
 export type RestorerReply =
-  | { type: 'restored'; pid: number; launcherPid: number; readyMs: number; hooksMs: number }
+  | {
+      type: 'restored';
+      pid: number;
+      launcherPid: number;
+      readyMs: number;
+      hooksMs: number;
+      checksMs?: number;
+    }
   | { type: 'stopped'; status: number }
   | { type: 'exited'; status: number }
   | { type: 'error'; message: string };

@@ -79,8 +79,17 @@ export function renderReport(doc: BenchDocument): string {
     `image: ${formatBytes(doc.imageBytes)}, built in ${formatValue(doc.checkpointMs, 'ms')} ms (start + warm-up + checkpoint${doc.dumpMs !== null ? `; dump ${formatValue(doc.dumpMs, 'ms')} ms` : ''}); floor image ${formatBytes(doc.floorImageBytes)}`,
   );
   lines.push(`  built by: ${doc.setup.imageCommand}`);
+  const st = doc.steadyState;
+  const range = (x: { median: number; min: number; max: number }, unit: string): string =>
+    `${formatValue(x.median, unit)} (${formatValue(x.min, unit)}-${formatValue(x.max, unit)})`;
   lines.push(
-    `steady state (cold start loaded for ${doc.setup.steadyWarmupMs / 1000} s): 1,000 sequential requests p50 ${formatValue(doc.steadyStateP50Ms, 'ms')} ms, p99 ${formatValue(doc.steadyStateP99Ms, 'ms')} ms; ${formatValue(doc.steadyStateRps, 'req/s')} req/s`,
+    `steady state (a cold start loaded for ${doc.setup.steadyWarmupMs / 1000} s, measured once per round; median (min-max) of ${st.p99Ms.runs.length}):`,
+  );
+  lines.push(
+    `  1,000 sequential requests p50 ${range(st.p50Ms, 'ms')} ms, p99 ${range(st.p99Ms, 'ms')} ms; ${range(st.rps, 'req/s')} req/s; rss ${range(st.rssMb, 'MB')} MB`,
+  );
+  lines.push(
+    `process start: node -e 0 ${formatValue(doc.setup.nodeStartMs, 'ms')} ms${doc.setup.cliStartMs !== undefined ? `; defrost --version ${formatValue(doc.setup.cliStartMs, 'ms')} ms` : ''} (medians of 5)`,
   );
   lines.push('');
   lines.push('verdicts:');
