@@ -73,7 +73,12 @@ export class RestoreError extends DefrostError {
 export class ImageError extends DefrostError {
   readonly imageDir: string;
 
-  constructor(code: string, imageDir: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    imageDir: string,
+    message: string,
+    options: { hint?: string; cause?: unknown } = {},
+  ) {
     super(code, `image ${imageDir}: ${message}`, options);
     this.imageDir = imageDir;
   }

@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin';
 import { defrostPlugin } from './plugin.js';
 
-export type { CheckpointHook, DefrostDecorator, RestoreHook } from './plugin.js';
 export type { CheckpointRequest, DefrostPluginOptions, WarmupOptions, WarmupRequest } from './options.js';
 export { DefrostOptionsError } from './options.js';
+export type { CheckpointHook, DefrostDecorator, RestoreHook } from './plugin.js';
 export type { WarmupSummary } from './warmup/runner.js';
 export { WarmupError } from './warmup/runner.js';
 

@@ -86,14 +86,20 @@ function validateWarmup(warmup: WarmupOptions): void {
   positiveInt(warmup.concurrency, 'warmup.concurrency');
   positiveInt(warmup.timeoutMs, 'warmup.timeoutMs');
   if (warmup.requests !== undefined && typeof warmup.requests !== 'function') {
-    if (!Array.isArray(warmup.requests)) throw new DefrostOptionsError('warmup.requests must be an array or a function');
+    if (!Array.isArray(warmup.requests))
+      throw new DefrostOptionsError('warmup.requests must be an array or a function');
     warmup.requests.forEach((r: WarmupRequest, i: number) => {
       if (!r || typeof r.url !== 'string' || !r.url.startsWith('/')) {
-        throw new DefrostOptionsError(`warmup.requests[${i}].url must be a path starting with "/", got ${JSON.stringify(r?.url)}`);
+        throw new DefrostOptionsError(
+          `warmup.requests[${i}].url must be a path starting with "/", got ${JSON.stringify(r?.url)}`,
+        );
       }
     });
   }
-  if (warmup.expectStatus !== undefined && (!Array.isArray(warmup.expectStatus) || warmup.expectStatus.length === 0)) {
+  if (
+    warmup.expectStatus !== undefined &&
+    (!Array.isArray(warmup.expectStatus) || warmup.expectStatus.length === 0)
+  ) {
     throw new DefrostOptionsError('warmup.expectStatus must be a non-empty array of HTTP statuses');
   }
 }
@@ -102,33 +108,50 @@ function validateWarmup(warmup: WarmupOptions): void {
 export function resolveOptions(options: DefrostPluginOptions): ResolvedOptions {
   const env = options.env ?? process.env;
   if (options.warmup !== undefined && options.warmup !== false) {
-    if (typeof options.warmup !== 'object') throw new DefrostOptionsError('warmup must be an object or false');
+    if (typeof options.warmup !== 'object')
+      throw new DefrostOptionsError('warmup must be an object or false');
     validateWarmup(options.warmup);
   }
   positiveInt(options.drainTimeoutMs, 'drainTimeoutMs');
-  if (options.heap?.rewarmRounds !== undefined && (!Number.isInteger(options.heap.rewarmRounds) || options.heap.rewarmRounds < 0)) {
-    throw new DefrostOptionsError(`heap.rewarmRounds must be an integer >= 0, got ${JSON.stringify(options.heap.rewarmRounds)}`);
+  if (
+    options.heap?.rewarmRounds !== undefined &&
+    (!Number.isInteger(options.heap.rewarmRounds) || options.heap.rewarmRounds < 0)
+  ) {
+    throw new DefrostOptionsError(
+      `heap.rewarmRounds must be an integer >= 0, got ${JSON.stringify(options.heap.rewarmRounds)}`,
+    );
   }
 
   let checkpoint: ResolvedOptions['checkpoint'];
-  const requested = options.checkpoint ?? (env.DEFROST_CHECKPOINT_IMAGE ? { imageDir: env.DEFROST_CHECKPOINT_IMAGE } : undefined);
+  const requested =
+    options.checkpoint ??
+    (env.DEFROST_CHECKPOINT_IMAGE ? { imageDir: env.DEFROST_CHECKPOINT_IMAGE } : undefined);
   if (requested) {
     if (typeof requested.imageDir !== 'string' || requested.imageDir === '') {
       throw new DefrostOptionsError('checkpoint.imageDir must be a non-empty path');
     }
     const mode = requested.mode ?? (env.DEFROST_CHECKPOINT_MODE as 'exit' | 'continue' | undefined) ?? 'exit';
     if (mode !== 'exit' && mode !== 'continue') {
-      throw new DefrostOptionsError(`checkpoint.mode must be "exit" or "continue", got ${JSON.stringify(mode)}`);
+      throw new DefrostOptionsError(
+        `checkpoint.mode must be "exit" or "continue", got ${JSON.stringify(mode)}`,
+      );
     }
     // No signing key here on purpose: a key in this process would be frozen into the image it
     // signs. `defrost checkpoint --signing-key-file` signs the sealed image from outside.
-    checkpoint = { imageDir: requested.imageDir, mode, force: requested.force ?? env.DEFROST_CHECKPOINT_FORCE === '1' };
+    checkpoint = {
+      imageDir: requested.imageDir,
+      mode,
+      force: requested.force ?? env.DEFROST_CHECKPOINT_FORCE === '1',
+    };
   }
   return {
     checkpoint,
     warmup: options.warmup ?? {},
     audit: options.audit,
-    heap: { shrink: options.heap?.shrink ?? env.DEFROST_SHRINK_HEAP !== '0', rewarmRounds: options.heap?.rewarmRounds },
+    heap: {
+      shrink: options.heap?.shrink ?? env.DEFROST_SHRINK_HEAP !== '0',
+      rewarmRounds: options.heap?.rewarmRounds,
+    },
     drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
     progressFile: env.DEFROST_PROGRESS_FILE || undefined,
   };

@@ -1,4 +1,11 @@
-import { type FreezeResult, freeze, lifecycle, type RestoreContext, reusePortListener, shrinkHeap } from '@defrost/core';
+import {
+  type FreezeResult,
+  freeze,
+  lifecycle,
+  type RestoreContext,
+  reusePortListener,
+  shrinkHeap,
+} from '@defrost/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { drainConnections } from './freeze/connections.js';
 import { diagnosticFilesResource } from './freeze/diagnostics.js';
@@ -34,8 +41,14 @@ const mb = (bytes: number): number => Math.round(bytes / 1e6);
 
 function serverOrigin(app: FastifyInstance): string {
   const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('defrost warms up over TCP; the server listens on a unix socket');
-  const host = address.family === 'IPv6' ? `[${address.address === '::' ? '::1' : address.address}]` : address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
+  if (!address || typeof address === 'string')
+    throw new Error('defrost warms up over TCP; the server listens on a unix socket');
+  const host =
+    address.family === 'IPv6'
+      ? `[${address.address === '::' ? '::1' : address.address}]`
+      : address.address === '0.0.0.0'
+        ? '127.0.0.1'
+        : address.address;
   return `http://${host}:${address.port}`;
 }
 
@@ -115,11 +128,23 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
       let warmup: WarmupSummary | undefined;
       if (options.warmup !== false) {
         const plan = warmupPlan(options.warmup, routes);
-        log.info({ rounds: Number.isFinite(plan.rounds) ? plan.rounds : undefined, durationMs: plan.durationMs }, 'defrost: warming up');
+        log.info(
+          { rounds: Number.isFinite(plan.rounds) ? plan.rounds : undefined, durationMs: plan.durationMs },
+          'defrost: warming up',
+        );
         warmup = await runWarmup(serverOrigin(app), plan, (requests, rounds) => {
-          if (rounds % 25 === 0) report({ step: 'warmup', requests, rounds, ...(Number.isFinite(plan.rounds) ? { totalRounds: plan.rounds } : {}) });
+          if (rounds % 25 === 0)
+            report({
+              step: 'warmup',
+              requests,
+              rounds,
+              ...(Number.isFinite(plan.rounds) ? { totalRounds: plan.rounds } : {}),
+            });
         });
-        log.info({ warmup }, `defrost: warm-up done: ${warmup.requests} requests in ${warmup.durationMs} ms (p50 ${warmup.firstRoundP50Ms} ms -> ${warmup.lastRoundP50Ms} ms)`);
+        log.info(
+          { warmup },
+          `defrost: warm-up done: ${warmup.requests} requests in ${warmup.durationMs} ms (p50 ${warmup.firstRoundP50Ms} ms -> ${warmup.lastRoundP50Ms} ms)`,
+        );
         report({ step: 'warmup-done', summary: warmup });
       }
       const { gc, warning } = findGc();
@@ -133,7 +158,9 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
           const rounds = options.heap.rewarmRounds ?? Math.max(20, Math.round(warmup.rounds / 10));
           if (rounds > 0) {
             const rewarm = await runWarmup(serverOrigin(app), { ...plan, rounds, durationMs: undefined });
-            log.info(`defrost: re-warmed after shrinking: ${rewarm.requests} requests (p50 ${rewarm.firstRoundP50Ms} -> ${rewarm.lastRoundP50Ms} ms)`);
+            log.info(
+              `defrost: re-warmed after shrinking: ${rewarm.requests} requests (p50 ${rewarm.firstRoundP50Ms} -> ${rewarm.lastRoundP50Ms} ms)`,
+            );
           }
         }
       }
@@ -154,13 +181,24 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
       if (result.restored) {
         restored = true;
         log.info(
-          { restoreId: result.context.restoreId, restoreMs: result.context.restoreDurationMs, hooksMs: Math.round(result.hooksMs) },
+          {
+            restoreId: result.context.restoreId,
+            restoreMs: result.context.restoreDurationMs,
+            hooksMs: Math.round(result.hooksMs),
+          },
           `defrost: restored in ${result.context.restoreDurationMs} ms (image of ${result.context.imageCreatedAt})`,
         );
         settle(result);
         return;
       }
-      log.info({ imageDir: request.imageDir, totalBytes: result.manifest.totalBytes, durationMs: Math.round(result.durationMs) }, 'defrost: checkpoint written');
+      log.info(
+        {
+          imageDir: request.imageDir,
+          totalBytes: result.manifest.totalBytes,
+          durationMs: Math.round(result.durationMs),
+        },
+        'defrost: checkpoint written',
+      );
       report({
         step: 'checkpointed',
         imageDir: request.imageDir,

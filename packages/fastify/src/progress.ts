@@ -1,10 +1,21 @@
 import { appendFileSync } from 'node:fs';
 
 export type ProgressEvent =
-  | { readonly step: 'warmup'; readonly requests: number; readonly rounds: number; readonly totalRounds?: number }
+  | {
+      readonly step: 'warmup';
+      readonly requests: number;
+      readonly rounds: number;
+      readonly totalRounds?: number;
+    }
   | { readonly step: 'warmup-done'; readonly summary: unknown }
   | { readonly step: 'freezing' }
-  | { readonly step: 'checkpointed'; readonly imageDir: string; readonly durationMs: number; readonly totalBytes: number; readonly files: number }
+  | {
+      readonly step: 'checkpointed';
+      readonly imageDir: string;
+      readonly durationMs: number;
+      readonly totalBytes: number;
+      readonly files: number;
+    }
   | { readonly step: 'failed'; readonly message: string };
 
 /**

@@ -66,9 +66,12 @@ function setReusePort(listening: readonly ListeningSocketFact[]): void {
   for (const socket of listening) {
     if (socket.family === 'unix') continue;
     if (libc.setsockoptInt(socket.fd, SOL_SOCKET, SO_REUSEPORT, 1) !== 0) {
-      throw new CheckpointError(`cannot set SO_REUSEPORT on listening fd ${socket.fd} (errno ${libc.errno()})`, {
-        step: 'prepare',
-      });
+      throw new CheckpointError(
+        `cannot set SO_REUSEPORT on listening fd ${socket.fd} (errno ${libc.errno()})`,
+        {
+          step: 'prepare',
+        },
+      );
     }
   }
 }
@@ -90,8 +93,12 @@ function restoredSession(placeholders: Placeholders, imageCreatedAt: string): Re
     settings,
     imageCreatedAt,
     resumedAfterMs,
-    ready: (hooksMs) => finish(() => sendControlEvent(placeholders.controlOutFd, { event: 'ready', pid: process.pid, hooksMs })),
-    fail: (message) => finish(() => sendControlEvent(placeholders.controlOutFd, { event: 'failed', message })),
+    ready: (hooksMs) =>
+      finish(() =>
+        sendControlEvent(placeholders.controlOutFd, { event: 'ready', pid: process.pid, hooksMs }),
+      ),
+    fail: (message) =>
+      finish(() => sendControlEvent(placeholders.controlOutFd, { event: 'failed', message })),
   };
 }
 
@@ -156,7 +163,10 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
     await discardStaging(stagingDir);
     throw error instanceof DefrostError
       ? error
-      : new CheckpointError(`checkpoint failed before CRIU ran: ${(error as Error).message}`, { step: 'prepare', cause: error });
+      : new CheckpointError(`checkpoint failed before CRIU ran: ${(error as Error).message}`, {
+          step: 'prepare',
+          cause: error,
+        });
   }
   closeSync(imagesDirFd);
 
@@ -171,11 +181,14 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
     // CRIU's log says what kind of resource failed, not which one: name the culprits.
     const audit = await auditOpenResources().catch(() => undefined);
     const culprits = audit && audit.errors.length > 0 ? `\n${formatAuditErrors(audit.errors)}` : '';
-    throw new CheckpointError(`CRIU could not dump this process (criu_dump returned ${result}); it keeps running${culprits}`, {
-      step: 'dump',
-      criuCode: result,
-      log: { logFile: undefined, lines: log.lines },
-    });
+    throw new CheckpointError(
+      `CRIU could not dump this process (criu_dump returned ${result}); it keeps running${culprits}`,
+      {
+        step: 'dump',
+        criuCode: result,
+        log: { logFile: undefined, lines: log.lines },
+      },
+    );
   }
 
   const durationMs = performance.now() - started;

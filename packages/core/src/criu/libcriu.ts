@@ -1,7 +1,14 @@
 import { createRequire } from 'node:module';
 import { CriuUnavailableError } from '../errors.js';
 import { type CriuOptions, type CriuSetterCall, criuSetterCalls } from './options.js';
-import { type CriuVersion, compareVersions, criuRequirementMessage, decodeLibcriuVersion, INSTALL_HINT, MIN_CRIU } from './version.js';
+import {
+  type CriuVersion,
+  compareVersions,
+  criuRequirementMessage,
+  decodeLibcriuVersion,
+  INSTALL_HINT,
+  MIN_CRIU,
+} from './version.js';
 
 type KoffiModule = typeof import('koffi');
 type CFunction = (...args: unknown[]) => unknown;
@@ -86,7 +93,8 @@ export function loadLibcriu(soname: string = LIBCRIU_SONAME): Libcriu {
     version,
     configure(options) {
       fns.criu_free_opts();
-      if ((fns.criu_init_opts() as number) < 0) throw new CriuUnavailableError('libcriu-init', 'criu_init_opts() failed');
+      if ((fns.criu_init_opts() as number) < 0)
+        throw new CriuUnavailableError('libcriu-init', 'criu_init_opts() failed');
       for (const call of criuSetterCalls(options)) callSetter(call);
     },
     dump: () => fns.criu_dump() as number,

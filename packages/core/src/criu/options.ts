@@ -61,7 +61,8 @@ export function criuSetterCalls(options: CriuOptions): CriuSetterCall[] {
     const value = options[key];
     if (typeof value === 'boolean') calls.push([setter, value]);
   }
-  if (options.networkLock !== undefined) calls.push(['criu_set_network_lock', NETWORK_LOCK[options.networkLock]]);
+  if (options.networkLock !== undefined)
+    calls.push(['criu_set_network_lock', NETWORK_LOCK[options.networkLock]]);
   if (options.ghostLimit !== undefined) calls.push(['criu_set_ghost_limit', options.ghostLimit]);
   for (const { fd, key } of options.inheritFds ?? []) calls.push(['criu_add_inherit_fd', fd, key]);
   return calls;

@@ -28,14 +28,21 @@ export async function startCriuService(criuBinary = 'criu', timeoutMs = 10_000):
   const pidFile = join(dir, 'criu.pid');
   const logFile = join(dir, 'service.log');
   const launcherExit = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(criuBinary, ['service', '-d', '--address', address, '--pidfile', pidFile, '-o', logFile, '-v2'], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      criuBinary,
+      ['service', '-d', '--address', address, '--pidfile', pidFile, '-o', logFile, '-v2'],
+      {
+        stdio: 'ignore',
+      },
+    );
     child.once('error', reject);
     child.once('exit', (code) => resolve(code));
   }).catch(async (cause: unknown) => {
     await rm(dir, { recursive: true, force: true });
-    throw new CheckpointError(`cannot start \`${criuBinary} service\`: ${(cause as Error).message}`, { step: 'service', cause });
+    throw new CheckpointError(`cannot start \`${criuBinary} service\`: ${(cause as Error).message}`, {
+      step: 'service',
+      cause,
+    });
   });
   const deadline = Date.now() + timeoutMs;
   let pid = Number.NaN;

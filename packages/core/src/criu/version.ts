@@ -56,7 +56,10 @@ export async function requireCriuBinary(binary = 'criu'): Promise<CriuBinaryInfo
     const { stdout } = await execFileAsync(binary, ['--version'], { timeout: 10_000 });
     output = stdout;
   } catch (cause) {
-    throw new CriuUnavailableError('criu-missing', criuRequirementMessage(undefined), { hint: INSTALL_HINT, cause });
+    throw new CriuUnavailableError('criu-missing', criuRequirementMessage(undefined), {
+      hint: INSTALL_HINT,
+      cause,
+    });
   }
   const version = parseCriuVersion(output);
   if (!version || compareVersions(version, MIN_CRIU) < 0) {

@@ -3,13 +3,14 @@
  * check says what it found and, when it is not a pass, what to do. External programs are looked
  * up on `options.env.PATH`, so tests can put a fake (or no) `criu` there.
  */
-import { cacheDir } from '../cache.js';
+
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { arch as osArch, release } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheDir } from '../cache.js';
 import { LIBCRIU_SONAME, loadLibcriu } from '../criu/libcriu.js';
 import { type CriuVersion, parseCriuVersion } from '../criu/version.js';
 import {

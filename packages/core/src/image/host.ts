@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { release } from 'node:os';
-import { type CriuVersion, compareVersions } from '../criu/version.js';
 import { fileIdentity, readCacheJson, writeCacheJson } from '../cache.js';
+import { type CriuVersion, compareVersions } from '../criu/version.js';
 import { DefrostError } from '../errors.js';
 import { hashFile } from './hash.js';
 import type { ImageManifest } from './manifest.js';

@@ -10,6 +10,6 @@ export {
   readManifest,
 } from './manifest.js';
 export { assertImageTarget, createStagingDir, discardStaging, type SealOptions, sealImage } from './seal.js';
+export { signImage } from './sign.js';
 export { imageSizes, rememberVerified, type VerifyOptions, verifyImage } from './verify.js';
 export type { ImageWarning, WarningSink } from './warning.js';
-export { signImage } from './sign.js';

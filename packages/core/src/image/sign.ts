@@ -11,10 +11,17 @@ import { rememberVerified, verifyImage } from './verify.js';
  * The image is verified first (sizes and hashes), so a signature only ever vouches for what the
  * manifest lists. defrost.json is replaced atomically.
  */
-export async function signImage(imageDir: string, key: Buffer | string, keyId?: string): Promise<ImageManifest> {
+export async function signImage(
+  imageDir: string,
+  key: Buffer | string,
+  keyId?: string,
+): Promise<ImageManifest> {
   const verified = await verifyImage(imageDir, { host: false });
   const { signature: _old, ...unsigned } = verified;
-  const manifest: ImageManifest = { ...unsigned, signature: signManifest(unsigned as ImageManifest, key, keyId) };
+  const manifest: ImageManifest = {
+    ...unsigned,
+    signature: signManifest(unsigned as ImageManifest, key, keyId),
+  };
   const temp = join(imageDir, `.${MANIFEST_FILE}.${randomBytes(6).toString('hex')}`);
   try {
     const fh = await open(temp, 'wx', 0o600);

@@ -3,10 +3,11 @@
  * type, owner, mode, size, sha256) and the host (node binary, arch, kernel, CRIU). Every refusal
  * is an ImageError with a stable code and says what to do.
  */
+
+import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
 import { fileIdentity, readCacheJson, writeCacheJson } from '../cache.js';
 import { ImageError } from '../errors.js';
 import { HASH_CONCURRENCY, hashFile, mapLimit } from './hash.js';

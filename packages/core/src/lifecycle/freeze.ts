@@ -26,7 +26,12 @@ export interface FreezeOptions extends Omit<CheckpointOptions, 'listening'> {
 }
 
 export type FreezeResult =
-  | { readonly restored: false; readonly manifest: ImageManifest; readonly durationMs: number; readonly audit: AuditReport }
+  | {
+      readonly restored: false;
+      readonly manifest: ImageManifest;
+      readonly durationMs: number;
+      readonly audit: AuditReport;
+    }
   | { readonly restored: true; readonly context: RestoreContext; readonly hooksMs: number };
 
 /**
@@ -49,9 +54,12 @@ export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
   const closeFailures = await registry.runBeforeCheckpoint({ mode, imageDir: options.imageDir });
   if (closeFailures.length > 0) {
     await reopenAfterFailure(
-      new CheckpointError(`checkpoint aborted: ${describeFailures(closeFailures)}; the server keeps running`, {
-        step: 'lifecycle',
-      }),
+      new CheckpointError(
+        `checkpoint aborted: ${describeFailures(closeFailures)}; the server keeps running`,
+        {
+          step: 'lifecycle',
+        },
+      ),
     );
   }
 
@@ -61,13 +69,17 @@ export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
     await options.beforeDump?.();
     audit = await auditOpenResources(options.auditPolicy ? { policy: options.auditPolicy } : {});
     assertAuditClean(audit);
-    for (const warning of audit.warnings) options.onWarning?.(`accepted by audit policy: ${formatFinding(warning)}`);
+    for (const warning of audit.warnings)
+      options.onWarning?.(`accepted by audit policy: ${formatFinding(warning)}`);
     result = await checkpoint({ ...options, listening: listeningSockets(audit) });
   } catch (error) {
     return reopenAfterFailure(
       error instanceof DefrostError
         ? error
-        : new CheckpointError(`checkpoint failed: ${(error as Error).message}`, { step: 'prepare', cause: error }),
+        : new CheckpointError(`checkpoint failed: ${(error as Error).message}`, {
+            step: 'prepare',
+            cause: error,
+          }),
     );
   }
 
@@ -75,9 +87,12 @@ export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
     if (mode === 'continue') {
       const failures = await registry.runAfterRestore({ reason: 'continued' });
       if (failures.length > 0) {
-        throw new CheckpointError(`image written, but reopening resources failed: ${describeFailures(failures)}`, {
-          step: 'lifecycle',
-        });
+        throw new CheckpointError(
+          `image written, but reopening resources failed: ${describeFailures(failures)}`,
+          {
+            step: 'lifecycle',
+          },
+        );
       }
     }
     return { restored: false, manifest: result.manifest, durationMs: result.durationMs, audit };
@@ -97,7 +112,10 @@ export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
     Object.assign(process.env, session.settings.env);
   } catch (error) {
     session.fail(`per-copy setup failed: ${(error as Error).message}`);
-    throw new RestoreError(`per-copy setup failed: ${(error as Error).message}`, { step: 'safety', cause: error });
+    throw new RestoreError(`per-copy setup failed: ${(error as Error).message}`, {
+      step: 'safety',
+      cause: error,
+    });
   }
   const failures = await registry.runAfterRestore(context);
   const hooksMs = performance.now() - hooksStarted;

@@ -41,7 +41,11 @@ export interface HookFailure {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-async function runHook(resource: Resource, phase: HookFailure['phase'], run: () => Promise<void> | void): Promise<HookFailure | undefined> {
+async function runHook(
+  resource: Resource,
+  phase: HookFailure['phase'],
+  run: () => Promise<void> | void,
+): Promise<HookFailure | undefined> {
   const timeoutMs = resource.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -53,7 +57,11 @@ async function runHook(resource: Resource, phase: HookFailure['phase'], run: () 
     ]);
     return undefined;
   } catch (error) {
-    return { resource: resource.name, phase, error: error instanceof Error ? error : new Error(String(error)) };
+    return {
+      resource: resource.name,
+      phase,
+      error: error instanceof Error ? error : new Error(String(error)),
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -36,7 +36,9 @@ export async function parkFds(fds: readonly number[]): Promise<ParkedFds> {
   });
   const holderPid = Number.parseInt(output.trim(), 10);
   if (code !== 0 || !(holderPid > 0)) {
-    throw new CheckpointError(`could not start the stdio holder process (sh exit ${code})`, { step: 'prepare' });
+    throw new CheckpointError(`could not start the stdio holder process (sh exit ${code})`, {
+      step: 'prepare',
+    });
   }
   let released = false;
   return {

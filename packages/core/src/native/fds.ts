@@ -29,7 +29,10 @@ export function writableNonAppendFiles(): { fd: number; path: string }[] {
     let flags: number;
     try {
       path = readlinkSync(`/proc/self/fd/${fd}`);
-      flags = Number.parseInt(/^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0', 8);
+      flags = Number.parseInt(
+        /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0',
+        8,
+      );
     } catch {
       continue; // closed meanwhile (or the directory handle readdirSync itself used)
     }

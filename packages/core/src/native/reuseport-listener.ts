@@ -14,14 +14,13 @@ function sockaddr(host: string, port: number): Buffer {
     const addr = Buffer.alloc(28);
     addr.writeUInt16LE(AF_INET6, 0);
     addr.writeUInt16BE(port, 2);
-    const groups = expandIPv6(host);
-    groups.forEach((g, i) => addr.writeUInt16BE(g, 8 + i * 2));
+    for (const [i, group] of expandIPv6(host).entries()) addr.writeUInt16BE(group, 8 + i * 2);
     return addr;
   }
   const addr = Buffer.alloc(16);
   addr.writeUInt16LE(AF_INET, 0);
   addr.writeUInt16BE(port, 2);
-  host.split('.').forEach((octet, i) => addr.writeUInt8(Number(octet), 4 + i));
+  for (const [i, octet] of host.split('.').entries()) addr.writeUInt8(Number(octet), 4 + i);
   return addr;
 }
 
@@ -47,7 +46,9 @@ export function reusePortListener(host: string, port: number): number {
   const fail = (what: string): never => {
     const errno = libc.errno();
     libc.close(fd);
-    throw new Error(`${what} ${host}:${port} failed (errno ${errno}${errno === 98 ? ': address in use by a process without SO_REUSEPORT' : ''})`);
+    throw new Error(
+      `${what} ${host}:${port} failed (errno ${errno}${errno === 98 ? ': address in use by a process without SO_REUSEPORT' : ''})`,
+    );
   };
   if (libc.setsockoptInt(fd, SOL_SOCKET, SO_REUSEADDR, 1) !== 0) fail('SO_REUSEADDR on');
   if (libc.setsockoptInt(fd, SOL_SOCKET, SO_REUSEPORT, 1) !== 0) fail('SO_REUSEPORT on');

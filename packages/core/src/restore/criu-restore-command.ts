@@ -44,7 +44,8 @@ const PRELUDE = [
   'mount -t tmpfs -o size=1m,mode=0755 defrost-kdat /run',
   'if [ -n "$DEFROST_KDAT_LOAD" ]; then cp "$DEFROST_KDAT_LOAD" /run/criu.kdat 2>/dev/null || true; fi',
   'if [ -n "$DEFROST_LAZY_PAGES" ]; then',
-  '  "${DEFROST_LAZY_DAEMON:-$DEFROST_CRIU}" lazy-pages --images-dir "$DEFROST_IMAGES" --work-dir "$DEFROST_WORK" --log-file "$DEFROST_WORK/lazy-pages.log" -v4 --daemon >/dev/null 2>&1 || exit 90',
+  '  [ -n "$DEFROST_LAZY_DAEMON" ] || DEFROST_LAZY_DAEMON=$DEFROST_CRIU',
+  '  "$DEFROST_LAZY_DAEMON" lazy-pages --images-dir "$DEFROST_IMAGES" --work-dir "$DEFROST_WORK" --log-file "$DEFROST_WORK/lazy-pages.log" -v4 --daemon >/dev/null 2>&1 || exit 90',
   'fi',
   'exec "$@"',
 ].join('\n');
@@ -90,7 +91,20 @@ export function restoreCommand(input: RestoreCommandInput): RestoreCommand {
   criuArgs.push('--exec-cmd', '--', 'perl', '-e', REAPER, String(input.serverPid));
   return {
     file: 'setpriv',
-    args: ['--pdeathsig', 'KILL', 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child', '/bin/sh', '-c', PRELUDE, 'defrost-restore', ...criuArgs],
+    args: [
+      '--pdeathsig',
+      'KILL',
+      'unshare',
+      '--pid',
+      '--fork',
+      '--mount-proc',
+      '--kill-child',
+      '/bin/sh',
+      '-c',
+      PRELUDE,
+      'defrost-restore',
+      ...criuArgs,
+    ],
     env: {
       DEFROST_CRIU: criu,
       DEFROST_IMAGES: input.imageDir,

@@ -16,7 +16,9 @@ export interface KdatCachePaths {
 }
 
 export async function kdatCachePaths(criuVersion: string, dir = cacheDir()): Promise<KdatCachePaths> {
-  const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => 'unknown-boot')).trim();
+  const bootId = (
+    await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => 'unknown-boot')
+  ).trim();
   const file = join(dir, `criu-${criuVersion}-${bootId}.kdat`);
   const present = await stat(file).then(
     (s) => s.isFile() && s.size > 0,

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ControlEvent, parseControlEvents, type RestoreSettings } from '../checkpoint/control.js';
 import { readLogExcerpt } from '../criu/log.js';
 import { requireCriuBinary } from '../criu/version.js';
-import { DefrostError, RestoreError } from '../errors.js';
+import { type DefrostError, RestoreError } from '../errors.js';
 import { currentHostFacts, type ImageManifest, verifyImage } from '../image/index.js';
 import { signalPid, stopPid, waitForPidGone } from '../process/pid.js';
 import { ACTION_SCRIPT, exitStatusOf, LAZY_DAEMON_FAILED, restoreCommand } from './criu-restore-command.js';
@@ -147,9 +147,12 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
   const checksMs = performance.now() - started;
   const stdio = manifest.stdio;
   if (!stdio.imagesDirKey) {
-    throw new RestoreError(`image ${dir} was made by an older defrost (no imagesDirKey in its manifest); rebuild it`, {
-      step: 'verify',
-    });
+    throw new RestoreError(
+      `image ${dir} was made by an older defrost (no imagesDirKey in its manifest); rebuild it`,
+      {
+        step: 'verify',
+      },
+    );
   }
   // Launcher descriptors: 0 none, 1/2 criu's own output (captured), then what the copy inherits.
   const inherit = [
@@ -178,7 +181,9 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
     } catch (error) {
       // Nothing of the copy ran yet (it never reported ready): restoring eagerly is safe.
       if (!(error instanceof RestoreError) || error.step === 'hooks') throw error;
-      options.onWarning?.(`lazy-pages restore failed, restoring eagerly instead: ${error.message.split('\n')[0]}`);
+      options.onWarning?.(
+        `lazy-pages restore failed, restoring eagerly instead: ${error.message.split('\n')[0]}`,
+      );
       launched = await launch(false);
     }
   } else {
@@ -284,7 +289,16 @@ async function launchCopy(input: LaunchInput): Promise<Launched> {
         ...command.env,
         ...(options.lazyPagesDaemon ? { DEFROST_LAZY_DAEMON: options.lazyPagesDaemon } : {}),
       },
-      stdio: ['ignore', 'pipe', 'pipe', options.stdout ?? 1, options.stderr ?? 2, settingsFd, 'pipe', imageDirFd],
+      stdio: [
+        'ignore',
+        'pipe',
+        'pipe',
+        options.stdout ?? 1,
+        options.stderr ?? 2,
+        settingsFd,
+        'pipe',
+        imageDirFd,
+      ],
     });
   } finally {
     closeSync(settingsFd);
@@ -305,33 +319,42 @@ async function launchCopy(input: LaunchInput): Promise<Launched> {
     await exited;
     await waitForPidGone(launcherPid, 5_000);
     const spoken = `${criuErrors()}${criuOutput()}`.trim();
-    throw new RestoreError(`${message}${spoken ? `\n  criu: ${spoken.split('\n').slice(-3).join('\n  criu: ')}` : ''}`, {
-      step,
-      log: { logFile: undefined, lines: log.lines },
-    });
+    throw new RestoreError(
+      `${message}${spoken ? `\n  criu: ${spoken.split('\n').slice(-3).join('\n  criu: ')}` : ''}`,
+      {
+        step,
+        log: { logFile: undefined, lines: log.lines },
+      },
+    );
   };
 
   const timeoutMs = options.readyTimeoutMs ?? 30_000;
-  const event = await new Promise<ControlEvent | { event: 'exit'; status: number } | { event: 'timeout' }>((resolveEvent) => {
-    const control = (child.stdio as unknown as Readable[])[6]!;
-    let buffered = '';
-    control.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      const [first] = parseControlEvents(lines.join('\n'));
-      if (first) resolveEvent(first);
-    });
-    exited.then((exit) => resolveEvent({ event: 'exit', status: exit.status }));
-    setTimeout(() => resolveEvent({ event: 'timeout' }), timeoutMs).unref();
-  });
+  const event = await new Promise<ControlEvent | { event: 'exit'; status: number } | { event: 'timeout' }>(
+    (resolveEvent) => {
+      const control = (child.stdio as unknown as Readable[])[6]!;
+      let buffered = '';
+      control.setEncoding('utf8').on('data', (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        const [first] = parseControlEvents(lines.join('\n'));
+        if (first) resolveEvent(first);
+      });
+      exited.then((exit) => resolveEvent({ event: 'exit', status: exit.status }));
+      setTimeout(() => resolveEvent({ event: 'timeout' }), timeoutMs).unref();
+    },
+  );
   if (event.event === 'exit') {
     const why =
-      event.status === LAZY_DAEMON_FAILED ? 'the lazy-pages daemon did not start' : `criu restore failed (exit status ${event.status})`;
+      event.status === LAZY_DAEMON_FAILED
+        ? 'the lazy-pages daemon did not start'
+        : `criu restore failed (exit status ${event.status})`;
     return failWith(`cannot restore ${input.dir}: ${why}`, input.lazyPages ? 'lazy-pages' : 'criu');
   }
-  if (event.event === 'timeout') return failWith(`restored server did not report ready within ${timeoutMs} ms`, 'ready');
-  if (event.event === 'failed') return failWith(`the restored server failed while resuming: ${event.message}`, 'hooks');
+  if (event.event === 'timeout')
+    return failWith(`restored server did not report ready within ${timeoutMs} ms`, 'ready');
+  if (event.event === 'failed')
+    return failWith(`the restored server failed while resuming: ${event.message}`, 'hooks');
   const criuMs = criuRestoreMsFromLog(await readFile(logFile, 'utf8').catch(() => ''));
   return {
     child,

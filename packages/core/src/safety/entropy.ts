@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 
 /**
  * Per-copy uniqueness. Copies restored from one image start with identical memory, so every

@@ -9,7 +9,10 @@ export interface Spawned {
   readonly lines: string[];
   readonly stderr: () => string;
   /** Resolves with the first event matching `predicate` (already seen ones included). */
-  waitFor(predicate: (event: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitFor(
+    predicate: (event: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -24,7 +27,11 @@ function parse(line: string): Record<string, unknown> | undefined {
   }
 }
 
-export function spawnTracked(command: string, args: string[], env: Record<string, string | undefined> = {}): Spawned {
+export function spawnTracked(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Spawned {
   const child = spawn(command, args, {
     env: { ...process.env, UV_USE_IO_URING: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,7 +42,10 @@ export function spawnTracked(command: string, args: string[], env: Record<string
   started.add(child.pid);
   const lines: string[] = [];
   let stderr = '';
-  const waiters: { predicate: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
+  const waiters: {
+    predicate: (e: Record<string, unknown>) => boolean;
+    resolve: (e: Record<string, unknown>) => void;
+  }[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
     lines.push(line);
     const event = parse(line);
@@ -64,11 +74,22 @@ export function spawnTracked(command: string, args: string[], env: Record<string
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`timed out waiting for an event; stdout:\n${lines.join('\n')}\nstderr:\n${stderr}`)),
+          () =>
+            reject(
+              new Error(`timed out waiting for an event; stdout:\n${lines.join('\n')}\nstderr:\n${stderr}`),
+            ),
           timeoutMs,
         );
         exited.then(({ code, signal }) => {
-          setTimeout(() => reject(new Error(`process exited (${code ?? signal}) before the event; stdout:\n${lines.join('\n')}\nstderr:\n${stderr}`)), 50);
+          setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `process exited (${code ?? signal}) before the event; stdout:\n${lines.join('\n')}\nstderr:\n${stderr}`,
+                ),
+              ),
+            50,
+          );
         });
         waiters.push({
           predicate,

@@ -36,7 +36,11 @@ async function freezeFixture(name: string, mode: 'exit' | 'continue' = 'exit') {
   return { app, port, imageDir };
 }
 
-async function restoreTracked(imageDir: string, out: string, options: Parameters<typeof restore>[1] = {}): Promise<RestoredServer> {
+async function restoreTracked(
+  imageDir: string,
+  out: string,
+  options: Parameters<typeof restore>[1] = {},
+): Promise<RestoredServer> {
   const fd = openSync(out, 'a');
   try {
     const copy = await restore(imageDir, { ...options, stdout: fd, stderr: fd });
@@ -57,12 +61,16 @@ describe('many copies of one image (real CRIU)', () => {
     await app.exited;
 
     const outs = [0, 1, 2].map((i) => join(work, `copy-${i}.out`));
-    const copies = await Promise.all(outs.map((out, copy) => restoreTracked(imageDir, out, { copy, env: { SECRET: `s-${copy}` } })));
+    const copies = await Promise.all(
+      outs.map((out, copy) => restoreTracked(imageDir, out, { copy, env: { SECRET: `s-${copy}` } })),
+    );
     expect(new Set(copies.map((c) => c.pid)).size).toBe(3);
 
     // Each copy says, right after its restore, what its generators give.
     const seeded = outs.map((out) => {
-      const line = readFileSync(out, 'utf8').split('\n').find((l) => l.includes('"after-restore"'));
+      const line = readFileSync(out, 'utf8')
+        .split('\n')
+        .find((l) => l.includes('"after-restore"'));
       return JSON.parse(line!) as Answer & { copy: number };
     });
     expect(seeded.map((s) => s.copy).sort()).toEqual([0, 1, 2]);
@@ -91,7 +99,10 @@ describe('many copies of one image (real CRIU)', () => {
     const held = join(work, 'held-open.txt');
     await ask(port, `/open-file?path=${encodeURIComponent(held)}`);
     app.child.kill('SIGUSR2');
-    const failed = (await app.waitFor((e) => e.event === 'checkpoint-failed')) as { step: string; message: string };
+    const failed = (await app.waitFor((e) => e.event === 'checkpoint-failed')) as {
+      step: string;
+      message: string;
+    };
     expect(failed.step).toBe('audit');
     expect(failed.message).toContain(held);
     expect((await ask(port)).restoreId).toBe('original');

@@ -1,4 +1,13 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,9 +72,15 @@ describe('restore paths (real CRIU)', () => {
     writeFileSync(fakeDaemon, '#!/bin/sh\necho "lazy-pages: cannot start" >&2\nexit 1\n');
     chmodSync(fakeDaemon, 0o755);
     const warnings: string[] = [];
-    const copy = await restoreAndCheck({ lazyPages: true, lazyPagesDaemon: fakeDaemon, onWarning: (m) => warnings.push(m) });
+    const copy = await restoreAndCheck({
+      lazyPages: true,
+      lazyPagesDaemon: fakeDaemon,
+      onWarning: (m) => warnings.push(m),
+    });
     expect(copy.timings.lazyPages).toBe(false);
-    expect(warnings.join('\n')).toMatch(/lazy-pages restore failed, restoring eagerly instead: .*lazy-pages daemon did not start/);
+    expect(warnings.join('\n')).toMatch(
+      /lazy-pages restore failed, restoring eagerly instead: .*lazy-pages daemon did not start/,
+    );
     await copy.stop();
   });
 
@@ -84,8 +99,14 @@ describe('restore paths (real CRIU)', () => {
   });
 
   it('a killed restorer takes its restored server down with it', async () => {
-    const restorer = spawnTracked(process.execPath, [fileURLToPath(new URL('../fixtures/restorer.mjs', import.meta.url)), image]);
-    const { pid, launcherPid } = (await restorer.waitFor((e) => e.event === 'restored')) as { pid: number; launcherPid: number };
+    const restorer = spawnTracked(process.execPath, [
+      fileURLToPath(new URL('../fixtures/restorer.mjs', import.meta.url)),
+      image,
+    ]);
+    const { pid, launcherPid } = (await restorer.waitFor((e) => e.event === 'restored')) as {
+      pid: number;
+      launcherPid: number;
+    };
     track(pid);
     track(launcherPid);
     expect(await isAlive(pid)).toBe(true);

@@ -1,4 +1,4 @@
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { restore, type RestoredServer } from '../../src/index.js';
+import { type RestoredServer, restore } from '../../src/index.js';
 import { spawnTracked, stopAllStarted, track } from '../../src/testing/index.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/counter-server.mjs', import.meta.url));
@@ -68,7 +68,9 @@ describe('checkpoint() and restore() with real CRIU', () => {
     const upstream = createServer((_, res) => res.end('upstream'));
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const upstreamPort = (upstream.address() as AddressInfo).port;
-    const hold = await request(`http://127.0.0.1:${port}/hold-keepalive?port=${upstreamPort}`, { reset: true });
+    const hold = await request(`http://127.0.0.1:${port}/hold-keepalive?port=${upstreamPort}`, {
+      reset: true,
+    });
     expect(hold.statusCode).toBe(200);
     await hold.body.dump();
     onTestFinished(async () => {
@@ -77,11 +79,17 @@ describe('checkpoint() and restore() with real CRIU', () => {
     });
 
     server.child.kill('SIGUSR2');
-    const failed = (await server.waitFor((e) => e.event === 'checkpoint-failed')) as { name: string; step: string; message: string };
+    const failed = (await server.waitFor((e) => e.event === 'checkpoint-failed')) as {
+      name: string;
+      step: string;
+      message: string;
+    };
     expect(failed.name).toBe('CheckpointError');
     expect(failed.step).toBe('dump');
     expect(failed.message).toMatch(/Connected TCP socket/);
-    expect(failed.message).toMatch(new RegExp(`:${upstreamPort}\\b|${upstreamPort.toString(16).toUpperCase()}`));
+    expect(failed.message).toMatch(
+      new RegExp(`:${upstreamPort}\\b|${upstreamPort.toString(16).toUpperCase()}`),
+    );
     expect(existsSync(imageDir)).toBe(false);
     expect(readdirSync(work).filter((n) => n.startsWith('.keepalive'))).toEqual([]);
     // Still serving, state intact.

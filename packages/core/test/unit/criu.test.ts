@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { criuSetterCalls } from '../../src/criu/options.js';
 import { extractLogExcerpt } from '../../src/criu/log.js';
+import { criuSetterCalls } from '../../src/criu/options.js';
 import {
   compareVersions,
   criuRequirementMessage,
@@ -12,7 +12,12 @@ import { exitStatusOf, restoreCommand } from '../../src/restore/criu-restore-com
 
 describe('CRIU versions', () => {
   it('parses `criu --version` output', () => {
-    expect(parseCriuVersion('Version: 4.2.1\nGitID: v4.2.1\n')).toMatchObject({ major: 4, minor: 2, patch: 1, text: '4.2.1' });
+    expect(parseCriuVersion('Version: 4.2.1\nGitID: v4.2.1\n')).toMatchObject({
+      major: 4,
+      minor: 2,
+      patch: 1,
+      text: '4.2.1',
+    });
     expect(parseCriuVersion('Version: 3.17\n')).toMatchObject({ major: 3, minor: 17, patch: 0 });
     expect(parseCriuVersion('criu: command not found')).toBeUndefined();
   });
@@ -34,7 +39,9 @@ describe('CRIU versions', () => {
     expect(none).toMatch(/found no CRIU/);
     expect(none).toMatch(/6\.18\.0/);
     expect(none).toMatch(/6\.16/);
-    expect(criuRequirementMessage(parseCriuVersion('Version: 3.17.1'), '6.18.0')).toMatch(/found CRIU 3\.17\.1/);
+    expect(criuRequirementMessage(parseCriuVersion('Version: 3.17.1'), '6.18.0')).toMatch(
+      /found CRIU 3\.17\.1/,
+    );
     expect(none).not.toContain('\n');
   });
 });
@@ -74,7 +81,7 @@ describe('libcriu option mapping', () => {
 describe('CRIU log excerpts', () => {
   const log = [
     '(00.000100) Version: 4.2.1',
-    '(00.010000) Error (criu/util.c:1534): rlimit: Can\'t setup RLIMIT_NOFILE for self: Operation not permitted',
+    "(00.010000) Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted",
     '(00.020000) sockets: Searching for socket 0xa8de family 2',
     '(00.020001) Error (criu/sk-inet.c:200): inet: Connected TCP socket, consider using --tcp-established option.',
     '(00.020010) ----------------------------------------',
@@ -105,7 +112,8 @@ describe('the restore command', () => {
   it('restores in a fresh PID namespace with inherited descriptors and the exit-status reaper', () => {
     const { file, args } = restoreCommand({
       imageDir: '/img',
-      workDir: "/tmp/r", actionScript: "/tmp/r/action.sh",
+      workDir: '/tmp/r',
+      actionScript: '/tmp/r/action.sh',
       logLevel: 4,
       serverPid: 4242,
       inherit: [
@@ -114,7 +122,15 @@ describe('the restore command', () => {
       ],
     });
     expect(file).toBe('setpriv');
-    expect(args.slice(0, 7)).toEqual(['--pdeathsig', 'KILL', 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child']);
+    expect(args.slice(0, 7)).toEqual([
+      '--pdeathsig',
+      'KILL',
+      'unshare',
+      '--pid',
+      '--fork',
+      '--mount-proc',
+      '--kill-child',
+    ]);
     expect(args).toContain('restore');
     expect(args.join(' ')).toContain('--inherit-fd fd[3]:tmp/a/stdout --inherit-fd fd[7]:tmp/.img.partial');
     expect(args.slice(-5, -2)).toEqual(['--', 'perl', '-e']);

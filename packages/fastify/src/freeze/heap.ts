@@ -17,10 +17,15 @@ export function findGc(): { gc: Gc | undefined; warning?: string } {
     const gc = runInNewContext('gc') as Gc;
     return {
       gc,
-      warning: 'node runs without --expose-gc: collected garbage through a run-time flag instead (start node with --expose-gc; `defrost checkpoint` does)',
+      warning:
+        'node runs without --expose-gc: collected garbage through a run-time flag instead (start node with --expose-gc; `defrost checkpoint` does)',
     };
   } catch {
-    return { gc: undefined, warning: 'node runs without --expose-gc and gc could not be reached: the image keeps garbage (start node with --expose-gc)' };
+    return {
+      gc: undefined,
+      warning:
+        'node runs without --expose-gc and gc could not be reached: the image keeps garbage (start node with --expose-gc)',
+    };
   }
 }
 

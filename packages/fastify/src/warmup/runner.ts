@@ -15,7 +15,9 @@ export interface WarmupSummary {
 export class WarmupError extends Error {
   readonly request: WarmupRequest;
   constructor(request: WarmupRequest, problem: string) {
-    super(`warm-up request ${request.method ?? 'GET'} ${request.url} ${problem}; checkpoint aborted, the server keeps serving`);
+    super(
+      `warm-up request ${request.method ?? 'GET'} ${request.url} ${problem}; checkpoint aborted, the server keeps serving`,
+    );
     this.name = 'WarmupError';
     this.request = request;
   }
@@ -30,7 +32,8 @@ const median = (values: number[]): number => {
 function bodyOf(request: WarmupRequest): { body?: string | Buffer; headers: Record<string, string> } {
   const headers = { ...request.headers };
   if (request.body === undefined) return { headers };
-  if (typeof request.body === 'string' || Buffer.isBuffer(request.body)) return { body: request.body, headers };
+  if (typeof request.body === 'string' || Buffer.isBuffer(request.body))
+    return { body: request.body, headers };
   return { body: JSON.stringify(request.body), headers: { 'content-type': 'application/json', ...headers } };
 }
 
@@ -53,7 +56,10 @@ export async function runWarmup(
     const deadline = plan.durationMs !== undefined ? started + plan.durationMs : Number.POSITIVE_INFINITY;
     for (; round < plan.rounds && performance.now() < deadline; round++) {
       const batch = plan.requestsFor(round);
-      if (batch.length === 0) throw new Error('the warm-up request list is empty: give warmup.requests or register GET routes without parameters');
+      if (batch.length === 0)
+        throw new Error(
+          'the warm-up request list is empty: give warmup.requests or register GET routes without parameters',
+        );
       const roundLatencies: number[] = [];
       let next = 0;
       const worker = async (): Promise<void> => {
@@ -80,7 +86,10 @@ export async function runWarmup(
           requests++;
           const expected = request.expectStatus ?? plan.expectStatus;
           if (!isExpectedStatus(status, expected)) {
-            throw new WarmupError(request, `answered ${status} (expected ${expected ? expected.join('/') : '2xx/3xx'})`);
+            throw new WarmupError(
+              request,
+              `answered ${status} (expected ${expected ? expected.join('/') : '2xx/3xx'})`,
+            );
           }
         }
       };

@@ -1,10 +1,19 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, appendFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { restore, type RestoredServer } from '@defrost/core';
+import { type RestoredServer, restore } from '@defrost/core';
 import { spawnTracked, stopAllStarted, track } from '@defrost/core/testing';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +48,11 @@ function events(file: string): Record<string, unknown>[] {
 }
 
 /** Restores one copy with its stdout/stderr going to `outFile`; the copy is stopped after the test. */
-async function restoreCopy(imageDir: string, outFile: string, options: Parameters<typeof restore>[1] = {}): Promise<RestoredServer> {
+async function restoreCopy(
+  imageDir: string,
+  outFile: string,
+  options: Parameters<typeof restore>[1] = {},
+): Promise<RestoredServer> {
   const out = openSync(outFile, 'a');
   try {
     const server = await restore(imageDir, { ...options, stdout: out, stderr: out });
@@ -52,7 +65,11 @@ async function restoreCopy(imageDir: string, outFile: string, options: Parameter
 }
 
 /** Starts the fixture asking for a checkpoint and waits until it has exited (exit mode). */
-async function buildImage(name: string, env: Record<string, string> = {}, nodeArgs: string[] = ['--expose-gc']) {
+async function buildImage(
+  name: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = ['--expose-gc'],
+) {
   const imageDir = join(work, name);
   const progressFile = join(work, `${name}.progress`);
   const app = spawnTracked(process.execPath, [...nodeArgs, fixture], {
@@ -68,7 +85,10 @@ async function buildImage(name: string, env: Record<string, string> = {}, nodeAr
 describe('@defrost/fastify with real CRIU', () => {
   it('freezes a server with a pino file logger; two restores in a row serve and log to the grown file', async () => {
     const logFile = join(work, 'app.log');
-    const { imageDir, app, port, progressFile } = await buildImage('logger', { FIXTURE_LOG_FILE: logFile, FIXTURE_LOGGER: 'pino' });
+    const { imageDir, app, port, progressFile } = await buildImage('logger', {
+      FIXTURE_LOG_FILE: logFile,
+      FIXTURE_LOGGER: 'pino',
+    });
     expect((await app.exited).code).toBe(0);
     expect(existsSync(join(imageDir, 'defrost.json'))).toBe(true);
     const progress = readFileSync(progressFile, 'utf8');
@@ -78,7 +98,10 @@ describe('@defrost/fastify with real CRIU', () => {
     expect(readFileSync(logFile, 'utf8')).toContain('warm-up done');
 
     for (const round of [1, 2]) {
-      appendFileSync(logFile, `${JSON.stringify({ msg: `written by someone else before restore ${round}` })}\n`);
+      appendFileSync(
+        logFile,
+        `${JSON.stringify({ msg: `written by someone else before restore ${round}` })}\n`,
+      );
       const out = join(work, `logger-restore-${round}.out`);
       const copy = await restoreCopy(imageDir, out);
       const { status, body } = await get(port, '/count');
@@ -114,7 +137,10 @@ describe('@defrost/fastify with real CRIU', () => {
   });
 
   it('lets a request that is in flight when the checkpoint begins complete normally', async () => {
-    const { imageDir, app, port } = await buildImage('in-flight', { FIXTURE_HOOK_DELAY_MS: '300', FIXTURE_SLOW_MS: '800' });
+    const { imageDir, app, port } = await buildImage('in-flight', {
+      FIXTURE_HOOK_DELAY_MS: '300',
+      FIXTURE_SLOW_MS: '800',
+    });
     await app.waitFor((e) => e.event === 'checkpoint-begins');
     const started = Date.now();
     const slow = await get(port, '/slow');
@@ -140,7 +166,9 @@ describe('@defrost/fastify with real CRIU', () => {
     const out = join(work, 'continue-restore.out');
     const copy = await restoreCopy(imageDir, out, { env: { FIXTURE_SECRET: 's3cret' } });
     expect((await get(port, '/count')).body).toMatchObject({ count: 41, restored: true });
-    expect(events(out)).toContainEqual(expect.objectContaining({ event: 'on-restore', reason: 'restored', secret: 's3cret' }));
+    expect(events(out)).toContainEqual(
+      expect.objectContaining({ event: 'on-restore', reason: 'restored', secret: 's3cret' }),
+    );
     await copy.stop();
   });
 
@@ -153,7 +181,9 @@ describe('@defrost/fastify with real CRIU', () => {
     await new Promise((resolve) => probe.close(resolve));
     // Two copies move to the same new port: both listen there (SO_REUSEPORT) and both answer.
     const out = join(work, 'port.out');
-    const copies = await Promise.all([0, 1].map((copy) => restoreCopy(imageDir, out, { port: newPort, copy })));
+    const copies = await Promise.all(
+      [0, 1].map((copy) => restoreCopy(imageDir, out, { port: newPort, copy })),
+    );
     expect((await get(newPort, '/count')).body).toMatchObject({ count: 41, restored: true });
     expect(events(out).filter((e) => e.event === 'on-restore' && e.port === newPort)).toHaveLength(2);
     const served = new Set<unknown>();
