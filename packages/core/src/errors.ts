@@ -39,6 +39,8 @@ export interface CriuFailure {
   readonly log?: CriuLogExcerpt;
   readonly hint?: string;
   readonly cause?: unknown;
+  /** Structured evidence for programs (e.g. the audit's findings). */
+  readonly details?: unknown;
 }
 
 /** The process could not be checkpointed; it keeps running. */
@@ -46,12 +48,14 @@ export class CheckpointError extends DefrostError {
   readonly step: string;
   readonly criuCode: number | undefined;
   readonly log: CriuLogExcerpt | undefined;
+  readonly details: unknown;
 
   constructor(message: string, failure: CriuFailure) {
     super(`checkpoint-${failure.step}`, `${message}${formatExcerpt(failure.log)}`, failure);
     this.step = failure.step;
     this.criuCode = failure.criuCode;
     this.log = failure.log;
+    this.details = failure.details;
   }
 }
 

@@ -40,7 +40,8 @@ export interface HeapOptions {
    * true. A smaller image restores faster (~3.4 ms per MB here). */
   readonly shrink?: boolean;
   /** Rounds of warm-up to run again after shrinking, so code flushed by the collection is hot
-   * again in the image (default: a tenth of the warm-up, at least 20; 0 to skip). */
+   * again in the image (default: a tenth of the warm-up, at least 20 but never more than the
+   * warm-up itself; 0 to skip). */
   readonly rewarmRounds?: number;
 }
 

@@ -1,4 +1,7 @@
 import {
+  type AuditFinding,
+  CheckpointError,
+  type FreezeOptions,
   type FreezeResult,
   freeze,
   lifecycle,
@@ -38,6 +41,34 @@ declare module 'fastify' {
 }
 
 const mb = (bytes: number): number => Math.round(bytes / 1e6);
+
+const RACE_ATTEMPTS = 3;
+
+/** True when the only thing that stopped the freeze is a client that connected after the drain. */
+function lostRaceWithClient(error: unknown): boolean {
+  if (!(error instanceof CheckpointError) || error.step !== 'audit' || !Array.isArray(error.details))
+    return false;
+  return (error.details as AuditFinding[]).every((f) => f.origin?.startsWith('an incoming connection'));
+}
+
+/**
+ * Node cannot pause accepting connections, so a client may connect between the drain and the
+ * dump; the audit then refuses the freeze (a connected socket cannot be frozen) and everything is
+ * reopened. That is a lost race, not a fault: drain and try again a few times.
+ */
+async function freezeRetryingRaces(
+  options: FreezeOptions,
+  warn: (message: string) => void,
+): Promise<FreezeResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await freeze(options);
+    } catch (error) {
+      if (attempt >= RACE_ATTEMPTS || !lostRaceWithClient(error)) throw error;
+      warn(`a client connected during the freeze (attempt ${attempt} of ${RACE_ATTEMPTS}); draining again`);
+    }
+  }
+}
 
 function serverOrigin(app: FastifyInstance): string {
   const address = app.server.address();
@@ -155,7 +186,9 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
         log.info(`defrost: heap shrunk, RSS ${mb(before)} -> ${mb(process.memoryUsage().rss)} MB`);
         if (options.warmup !== false && warmup) {
           const plan = warmupPlan(options.warmup, routes);
-          const rounds = options.heap.rewarmRounds ?? Math.max(20, Math.round(warmup.rounds / 10));
+          const rounds =
+            options.heap.rewarmRounds ??
+            Math.min(warmup.rounds, Math.max(20, Math.round(warmup.rounds / 10)));
           if (rounds > 0) {
             const rewarm = await runWarmup(serverOrigin(app), { ...plan, rounds, durationMs: undefined });
             log.info(
@@ -165,19 +198,25 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
         }
       }
       report({ step: 'freezing' });
-      const result = await freeze({
-        imageDir: request.imageDir,
-        mode: request.mode,
-        force: request.force,
-        ...(options.audit ? { auditPolicy: options.audit } : {}),
-        ...(warmup ? { warmup } : {}),
-        beforeDump: () => {
-          // After a shrink and re-warm, a full collection here would flush some of what the
-          // re-warm compiled; without a shrink, collect the warm-up's garbage.
-          if (gc && !options.heap.shrink) collectGarbage(gc);
+      // In-flight requests finish while the app's resources (database...) are still open; the
+      // drain registered as a resource runs again after the app's hooks, for late arrivals.
+      await drainConnections(app.server, options.drainTimeoutMs);
+      const result = await freezeRetryingRaces(
+        {
+          imageDir: request.imageDir,
+          mode: request.mode,
+          force: request.force,
+          ...(options.audit ? { auditPolicy: options.audit } : {}),
+          ...(warmup ? { warmup } : {}),
+          beforeDump: () => {
+            // After a shrink and re-warm, a full collection here would flush some of what the
+            // re-warm compiled; without a shrink, collect the warm-up's garbage.
+            if (gc && !options.heap.shrink) collectGarbage(gc);
+          },
+          onWarning: (m) => log.warn(`defrost: ${m}`),
         },
-        onWarning: (m) => log.warn(`defrost: ${m}`),
-      });
+        (m) => log.warn(`defrost: ${m}`),
+      );
       if (result.restored) {
         restored = true;
         log.info(

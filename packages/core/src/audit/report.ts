@@ -120,7 +120,7 @@ export function formatAuditErrors(errors: readonly AuditFinding[]): string {
 /** Throws a CheckpointError (step 'audit') naming every error finding; does nothing when there is none. */
 export function assertAuditClean(report: AuditReport): void {
   if (report.errors.length === 0) return;
-  throw new CheckpointError(formatAuditErrors(report.errors), { step: 'audit' });
+  throw new CheckpointError(formatAuditErrors(report.errors), { step: 'audit', details: report.errors });
 }
 
 const TCP_ENDPOINT = /^(?:\[([^\]]+)\]|([^\s:]+)):(\d+)$/;
