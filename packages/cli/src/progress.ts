@@ -1,9 +1,13 @@
 /**
  * Progress of a checkpoint: the Fastify plugin appends JSON lines to the file named in
- * DEFROST_PROGRESS_FILE (see @defrost/fastify's progress.ts); this side polls it and shows them.
+ * DEFROST_PROGRESS_FILE (the protocol is @defrost/core's progress.ts); this side polls it and shows them.
  */
 import { open } from 'node:fs/promises';
+import { type ProgressEvent, parseProgressLine } from '@defrost/core';
 import { formatMB, formatMs, type Styles } from './output.js';
+
+export type { ProgressEvent };
+export { parseProgressLine };
 
 export interface WarmupSummaryLike {
   readonly requests?: number;
@@ -11,42 +15,6 @@ export interface WarmupSummaryLike {
   readonly durationMs?: number;
   readonly firstRoundP50Ms?: number;
   readonly lastRoundP50Ms?: number;
-}
-
-export type ProgressEvent =
-  | {
-      readonly step: 'warmup';
-      readonly requests: number;
-      readonly rounds: number;
-      readonly totalRounds?: number;
-    }
-  | { readonly step: 'warmup-done'; readonly summary: unknown }
-  | { readonly step: 'freezing' }
-  | {
-      readonly step: 'checkpointed';
-      readonly imageDir: string;
-      readonly durationMs: number;
-      readonly totalBytes: number;
-      readonly files: number;
-    }
-  | { readonly step: 'failed'; readonly message: string };
-
-const STEPS = new Set(['warmup', 'warmup-done', 'freezing', 'checkpointed', 'failed']);
-
-/** One line of the progress file, or undefined for anything that is not a known event. */
-export function parseProgressLine(line: string): ProgressEvent | undefined {
-  if (!line.trim()) return undefined;
-  try {
-    const value = JSON.parse(line) as { step?: unknown };
-    if (!value || typeof value !== 'object' || typeof value.step !== 'string' || !STEPS.has(value.step))
-      return undefined;
-    if (value.step === 'failed' && typeof (value as { message?: unknown }).message !== 'string') {
-      return { step: 'failed', message: 'the app reported a failure without a message' };
-    }
-    return value as ProgressEvent;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Follows a JSON-lines file from its start; call poll() repeatedly, or start()/stop(). */

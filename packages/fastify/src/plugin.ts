@@ -5,6 +5,7 @@ import {
   type FreezeResult,
   freeze,
   lifecycle,
+  progressReporter,
   type RestoreContext,
   reusePortListener,
   shrinkHeap,
@@ -15,7 +16,7 @@ import { diagnosticFilesResource } from './freeze/diagnostics.js';
 import { collectGarbage, findGc } from './freeze/heap.js';
 import { loggerDestinationResource } from './freeze/logger.js';
 import { type DefrostPluginOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { progressReporter } from './progress.js';
+
 import type { KnownRoute } from './warmup/plan.js';
 import { warmupPlan } from './warmup/plan.js';
 import { runWarmup, type WarmupSummary } from './warmup/runner.js';

@@ -27,10 +27,7 @@ describe('checkpoint environment', () => {
     expect(env.UV_USE_IO_URING).toBe('0');
     expect(env.NODE_OPTIONS).toBe('--expose-gc');
     expect(env.PATH).toBe('/bin');
-    const cont = checkpointEnv(
-      {},
-      { imageDir: '/i', keepRunning: true, force: true, progressFile: '/p' },
-    );
+    const cont = checkpointEnv({}, { imageDir: '/i', keepRunning: true, force: true, progressFile: '/p' });
     expect(cont.DEFROST_CHECKPOINT_MODE).toBe('continue');
     expect(cont.DEFROST_CHECKPOINT_FORCE).toBe('1');
     expect(cont.DEFROST_SIGNING_KEY).toBeUndefined();

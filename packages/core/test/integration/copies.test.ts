@@ -1,11 +1,10 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RestoredServer, restore } from '../../src/index.js';
-import { spawnTracked, stopAllStarted, track } from '../../src/testing/index.js';
+import { restoreToFile, spawnTracked, stopAllStarted } from '../../src/testing/index.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/freeze-server.mjs', import.meta.url));
 let work: string;
@@ -36,22 +35,6 @@ async function freezeFixture(name: string, mode: 'exit' | 'continue' = 'exit') {
   return { app, port, imageDir };
 }
 
-async function restoreTracked(
-  imageDir: string,
-  out: string,
-  options: Parameters<typeof restore>[1] = {},
-): Promise<RestoredServer> {
-  const fd = openSync(out, 'a');
-  try {
-    const copy = await restore(imageDir, { ...options, stdout: fd, stderr: fd });
-    track(copy.pid);
-    track(copy.launcherPid);
-    return copy;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 describe('many copies of one image (real CRIU)', () => {
   it('restores three copies at once; all serve on the shared port, each with its own randomness', async () => {
     const { app, port, imageDir } = await freezeFixture('three');
@@ -62,7 +45,7 @@ describe('many copies of one image (real CRIU)', () => {
 
     const outs = [0, 1, 2].map((i) => join(work, `copy-${i}.out`));
     const copies = await Promise.all(
-      outs.map((out, copy) => restoreTracked(imageDir, out, { copy, env: { SECRET: `s-${copy}` } })),
+      outs.map((out, copy) => restoreToFile(imageDir, out, { copy, env: { SECRET: `s-${copy}` } })),
     );
     expect(new Set(copies.map((c) => c.pid)).size).toBe(3);
 

@@ -1,20 +1,10 @@
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RestoredServer, restore } from '@defrost/core';
-import { spawnTracked, stopAllStarted, track } from '@defrost/core/testing';
+import { restoreToFile, spawnTracked, stopAllStarted } from '@defrost/core/testing';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -45,23 +35,6 @@ function events(file: string): Record<string, unknown>[] {
         return [];
       }
     });
-}
-
-/** Restores one copy with its stdout/stderr going to `outFile`; the copy is stopped after the test. */
-async function restoreCopy(
-  imageDir: string,
-  outFile: string,
-  options: Parameters<typeof restore>[1] = {},
-): Promise<RestoredServer> {
-  const out = openSync(outFile, 'a');
-  try {
-    const server = await restore(imageDir, { ...options, stdout: out, stderr: out });
-    track(server.pid);
-    track(server.launcherPid);
-    return server;
-  } finally {
-    closeSync(out);
-  }
 }
 
 /** Starts the fixture asking for a checkpoint and waits until it has exited (exit mode). */
@@ -103,7 +76,7 @@ describe('@defrost/fastify with real CRIU', () => {
         `${JSON.stringify({ msg: `written by someone else before restore ${round}` })}\n`,
       );
       const out = join(work, `logger-restore-${round}.out`);
-      const copy = await restoreCopy(imageDir, out);
+      const copy = await restoreToFile(imageDir, out);
       const { status, body } = await get(port, '/count');
       expect(status).toBe(200);
       expect(body).toMatchObject({ count: warmupCount + 1, restored: true });
@@ -164,7 +137,7 @@ describe('@defrost/fastify with real CRIU', () => {
     app.child.kill('SIGTERM');
     await app.exited;
     const out = join(work, 'continue-restore.out');
-    const copy = await restoreCopy(imageDir, out, { env: { FIXTURE_SECRET: 's3cret' } });
+    const copy = await restoreToFile(imageDir, out, { env: { FIXTURE_SECRET: 's3cret' } });
     expect((await get(port, '/count')).body).toMatchObject({ count: 41, restored: true });
     expect(events(out)).toContainEqual(
       expect.objectContaining({ event: 'on-restore', reason: 'restored', secret: 's3cret' }),
@@ -182,7 +155,7 @@ describe('@defrost/fastify with real CRIU', () => {
     // Two copies move to the same new port: both listen there (SO_REUSEPORT) and both answer.
     const out = join(work, 'port.out');
     const copies = await Promise.all(
-      [0, 1].map((copy) => restoreCopy(imageDir, out, { port: newPort, copy })),
+      [0, 1].map((copy) => restoreToFile(imageDir, out, { port: newPort, copy })),
     );
     expect((await get(newPort, '/count')).body).toMatchObject({ count: 41, restored: true });
     expect(events(out).filter((e) => e.event === 'on-restore' && e.port === newPort)).toHaveLength(2);
@@ -197,7 +170,7 @@ describe('@defrost/fastify with real CRIU', () => {
     const { imageDir, app, port } = await buildImage('no-expose-gc', { FIXTURE_LOG_FILE: logFile }, []);
     expect((await app.exited).code).toBe(0);
     expect(readFileSync(logFile, 'utf8')).toMatch(/without --expose-gc/);
-    const copy = await restoreCopy(imageDir, join(work, 'nogc.out'));
+    const copy = await restoreToFile(imageDir, join(work, 'nogc.out'));
     expect((await get(port, '/count')).status).toBe(200);
     await copy.stop();
   });
@@ -210,7 +183,7 @@ describe('@defrost/fastify with real CRIU', () => {
     try {
       for (const round of [1, 2]) {
         appendFileSync(perfMap, `0 1 grown-before-restore-${round}\n`);
-        const copy = await restoreCopy(imageDir, join(work, `perf-${round}.out`));
+        const copy = await restoreToFile(imageDir, join(work, `perf-${round}.out`));
         expect((await get(port, '/items/42')).body).toEqual({ id: '42' });
         await copy.stop();
       }
@@ -231,7 +204,7 @@ describe('@defrost/fastify with real CRIU', () => {
     await app.waitFor((e) => e.event === 'defrost-done' && e.restored === false);
     expect((await app.exited).code).toBe(0);
     const out = join(work, 'tty.out');
-    const copy = await restoreCopy(imageDir, out);
+    const copy = await restoreToFile(imageDir, out);
     expect((await get(port, '/count')).body).toMatchObject({ restored: true });
     // What the copy writes to process.stdout (the reopened terminal) reaches the restorer.
     expect(events(out)).toContainEqual(expect.objectContaining({ event: 'on-restore', reason: 'restored' }));
