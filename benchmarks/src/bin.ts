@@ -5,6 +5,7 @@
  * bench with its reason, and no number is printed or written. Every process started is stopped on
  * the way out, including on SIGINT/SIGTERM.
  */
+import { rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ArgsError, parseArgs, USAGE } from './args.js';
@@ -40,15 +41,22 @@ async function main(): Promise<number> {
 
   const started = Date.now();
   const pc = new ProcessControl((m) => err(`bench: warning: ${m}`));
-  let stopping = false;
+  let interrupted: NodeJS.Signals | undefined;
+  let workDir: string | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    process.exitCode = code;
+    if (interrupted) {
       pc.killAllSync();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      process.exit(code);
     }
-    stopping = true;
+    interrupted = signal;
     err(`\nbench: ${signal}: stopping every process it started (again to force)`);
-    void pc.stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void pc.stopAll().finally(() => {
+      if (workDir && !args.keep) rmSync(workDir, { recursive: true, force: true });
+      err('bench: interrupted: every process it started is gone; no results were written');
+      process.exit(code);
+    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -56,11 +64,15 @@ async function main(): Promise<number> {
 
   try {
     const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s`;
-    const { document, workDir } = await runBench(args, {
+    const { document } = await runBench(args, {
       pc,
+      onWorkDir: (dir) => {
+        workDir = dir;
+      },
       progress: (m) => err(`bench ${elapsed()} ${m}`),
       warn: (m) => err(`bench ${elapsed()} warning: ${m}`),
     });
+    if (interrupted) return 128 + (interrupted === 'SIGINT' ? 2 : 15);
     const out = resolve(args.out ?? join(PACKAGE_DIR, 'results', timestamp(new Date(document.startedAt))));
     await mkdir(out, { recursive: true });
     const json = `${JSON.stringify(document, null, 2)}\n`;
@@ -77,6 +89,8 @@ async function main(): Promise<number> {
     if (args.keep) err(`bench: work directory kept: ${workDir}`);
     return 0;
   } catch (error) {
+    // After a signal, what fails next is the consequence of stopping the servers, not a finding.
+    if (interrupted) return 128 + (interrupted === 'SIGINT' ? 2 : 15);
     err(`\nbench: FAILED: ${(error as Error).message}`);
     if (!(error instanceof Error && /^(BenchError|ProbeError)$/.test(error.name)))
       err((error as Error).stack ?? '');

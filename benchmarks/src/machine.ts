@@ -1,6 +1,6 @@
 /** Facts about the machine that the numbers depend on, printed with every result. */
 import { readFile, realpath } from 'node:fs/promises';
-import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import type { MachineFacts } from './model.js';
 
 export interface MountEntry {
@@ -66,5 +66,6 @@ export async function machineFacts(imageLocation: string, criuVersion: string): 
     },
     thp: selectedMode(await readOr('/sys/kernel/mm/transparent_hugepage/enabled', 'unknown')),
     thpDefrag: selectedMode(await readOr('/sys/kernel/mm/transparent_hugepage/defrag', 'unknown')),
+    loadAverage: { atStart: loadavg()[0]!, atEnd: loadavg()[0]! },
   };
 }

@@ -76,6 +76,8 @@ export interface MachineFacts {
   };
   readonly thp: string;
   readonly thpDefrag: string;
+  /** 1-minute load average when the bench started and when it ended: other work on the machine makes numbers noisy. */
+  readonly loadAverage: { readonly atStart: number; readonly atEnd: number };
 }
 
 export interface CriuDumpStats {

@@ -1,6 +1,6 @@
 /** The bench: setup once, then interleaved rounds of every contender, then summaries and verdicts. */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,13 +54,14 @@ const IMAGE_TIMEOUT_MS = 10 * 60_000;
 
 export interface BenchIo {
   readonly pc: ProcessControl;
+  /** Told where the work directory is as soon as it exists (to clean it up after a signal). */
+  onWorkDir?(dir: string): void;
   progress(message: string): void;
   warn(message: string): void;
 }
 
 export interface BenchOutcome {
   readonly document: BenchDocument;
-  readonly workDir: string;
 }
 
 const fmtMs = (n: number): string => (n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`);
@@ -78,8 +79,9 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
   }
   const paths = resolvePaths(args.app);
   const workDir = await mkdtemp(join(tmpdir(), 'defrost-bench-'));
+  io.onWorkDir?.(workDir);
   try {
-    return { document: await runIn(workDir), workDir };
+    return { document: await runIn(workDir) };
   } finally {
     if (!args.keep) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -378,7 +380,7 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
         floorImageBytes: floorImage.bytes,
         floorCheckpointMs: floorImage.wallMs,
         verdicts,
-        machine,
+        machine: { ...machine, loadAverage: { ...machine.loadAverage, atEnd: loadavg()[0]! } },
         latencyCurves,
       };
     } finally {

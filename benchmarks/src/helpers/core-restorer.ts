@@ -36,12 +36,15 @@ process.on('message', (request: RestorerRequest) => {
             send({ type: 'exited', status: exit.status });
           }
         });
+        // `timings` is newer than the rest of RestoredServer: read it defensively.
+        const timings = (server as { timings?: { checksMs?: number } }).timings;
         send({
           type: 'restored',
           pid: server.pid,
           launcherPid: server.launcherPid,
           readyMs: server.readyMs,
           hooksMs: server.hooksMs,
+          ...(timings?.checksMs !== undefined ? { checksMs: timings.checksMs } : {}),
         });
       },
       (error: Error) => send({ type: 'error', message: error.message }),

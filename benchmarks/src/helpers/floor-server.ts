@@ -3,9 +3,8 @@
  * It answers every request with a 2-byte 200. When asked for a checkpoint (DEFROST_CHECKPOINT_IMAGE,
  * as `defrost checkpoint` asks), it freezes itself through @defrost/core once it listens.
  */
-import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { freeze, lifecycle } from '@defrost/core';
+import { freeze, lifecycle, progressReporter } from '@defrost/core';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST || '127.0.0.1';
@@ -14,10 +13,8 @@ const server = createServer((_req, res) => {
   res.end('ok');
 });
 
-const progress = (event: Record<string, unknown>): void => {
-  const file = process.env.DEFROST_PROGRESS_FILE;
-  if (file) appendFileSync(file, `${JSON.stringify({ ...event, at: Date.now() })}\n`, { mode: 0o600 });
-};
+// What `defrost checkpoint` waits for (the Fastify plugin reports the same way).
+const progress = progressReporter(process.env.DEFROST_PROGRESS_FILE);
 
 const stop = (): void => {
   server.close(() => {

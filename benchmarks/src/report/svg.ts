@@ -35,7 +35,7 @@ export function escapeXml(text: string): string {
 const n = (v: number): string => (Number.isFinite(v) ? String(Math.round(v * 100) / 100) : '0');
 
 function fmt(v: number): string {
-  if (v >= 100) return v.toFixed(0);
+  if (Number.isInteger(v) || v >= 100) return v.toFixed(0);
   if (v >= 10) return v.toFixed(1);
   return v.toFixed(2);
 }
@@ -127,18 +127,23 @@ export function renderChart(input: ChartInput): string {
   const y2 = (v: number): number =>
     p2.y + p2.h - ((Math.log10(Math.max(v, ticks2[0]!)) - lmin) / span) * p2.h;
   const count = Math.max(1, ...input.lines.map((l) => l.values.length));
-  const x2 = (i: number): number => p2.x + (count > 1 ? (i / (count - 1)) * p2.w : 0);
+  // Request number on a log scale: the first requests, where cold and warm differ, get the room.
+  const lcount = Math.log10(Math.max(2, count));
+  const x2 = (i: number): number => p2.x + (Math.log10(i + 1) / lcount) * p2.w;
   for (const t of ticks2) {
     out.push(`<line x1="${p2.x}" y1="${n(y2(t))}" x2="${p2.x + p2.w}" y2="${n(y2(t))}" stroke="#e0e0e0"/>`);
     out.push(`<text x="${p2.x - 6}" y="${n(y2(t) + 4)}" text-anchor="end">${escapeXml(String(t))}</text>`);
   }
-  for (const t of linearTicks(count)) {
+  for (const t of logTicks(1, count)) {
     if (t > count) continue;
     out.push(
-      `<text x="${n(x2(Math.max(0, t - 1)))}" y="${p2.y + p2.h + 18}" text-anchor="middle">${t}</text>`,
+      `<line x1="${n(x2(t - 1))}" y1="${p2.y}" x2="${n(x2(t - 1))}" y2="${p2.y + p2.h}" stroke="#f0f0f0"/>`,
     );
+    out.push(`<text x="${n(x2(t - 1))}" y="${p2.y + p2.h + 18}" text-anchor="middle">${t}</text>`);
   }
-  out.push(`<text x="${p2.x + p2.w / 2}" y="${p2.y + p2.h + 36}" text-anchor="middle">request number</text>`);
+  out.push(
+    `<text x="${p2.x + p2.w / 2}" y="${p2.y + p2.h + 36}" text-anchor="middle">request number (log scale)</text>`,
+  );
   input.lines.forEach((l, i) => {
     const color =
       COLORS[
