@@ -4,7 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CriuUnavailableError, requireCriuBinary } from '@defrost/core';
+import { requireCriuBinary } from '@defrost/core';
 import type { BenchArgs } from './args.js';
 import {
   type Contender,
@@ -72,10 +72,8 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
   try {
     criuVersion = (await requireCriuBinary()).version.text;
   } catch (error) {
-    const e = error as CriuUnavailableError;
-    throw new BenchError(
-      `${e.message}${e instanceof CriuUnavailableError && e.hint ? `\n  fix: ${e.hint}` : ''}`,
-    );
+    // CriuUnavailableError's message already carries the fix ("\n  fix: ...").
+    throw new BenchError((error as Error).message);
   }
   const paths = resolvePaths(args.app);
   const workDir = await mkdtemp(join(tmpdir(), 'defrost-bench-'));

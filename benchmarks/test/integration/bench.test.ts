@@ -14,9 +14,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const PKG = resolve(import.meta.dirname, '../..');
 const BIN = join(PKG, 'dist/bin.js');
 
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBench(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: PKG, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: PKG,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -182,6 +189,20 @@ describe('a failed run', () => {
       await rm(out, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('says what to install when CRIU is missing, before starting anything', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'defrost-bench-nocriu-'));
+    try {
+      const r = await runBench(['--quick', '--json'], { ...process.env, PATH: empty });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(
+        /FAILED: defrost needs CRIU >= 4\.2.*found no CRIU\n {2}fix: .*install-criu\.sh/,
+      );
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
 
   it('refuses unknown arguments with the usage, exit 2', async () => {
     const r = await runBench(['--nope']);
