@@ -101,6 +101,11 @@ export function renderReport(doc: BenchDocument): string {
   lines.push(
     `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB; Linux ${m.kernel}; Node ${m.node}; CRIU ${m.criu}; THP ${m.thp} (defrag ${m.thpDefrag})`,
   );
+  // At the end the bench's own servers and load generator count too: only the start tells of others.
+  const busy = m.loadAverage.atStart > m.cores * 0.5;
+  lines.push(
+    `  load average (1 min) ${m.loadAverage.atStart.toFixed(2)} at start, ${m.loadAverage.atEnd.toFixed(2)} at end${busy ? ': the machine was busy before the bench started, expect noisy numbers' : ''}`,
+  );
   lines.push(
     `  image location ${m.imageFilesystem.path}: ${m.imageFilesystem.type} on ${m.imageFilesystem.device} (mounted at ${m.imageFilesystem.mountPoint})`,
   );
