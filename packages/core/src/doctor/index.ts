@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { arch as osArch, release } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +42,8 @@ const DEFAULT_PATHS: DoctorPaths = {
   thp: '/sys/kernel/mm/transparent_hugepage/enabled',
   kdat: '/run/criu.kdat',
   // src/doctor/index.ts and dist/doctor/index.js are both two levels below the package root.
-  packageJson: fileURLToPath(new URL('../../package.json', import.meta.url)),
+  // By package name, not by a path relative to this file: the CLI ships core bundled into itself.
+  packageJson: createRequire(import.meta.url).resolve('@defrost/core/package.json'),
 };
 
 /** Runs a program and reports what happened; never throws. */

@@ -1,0 +1,25 @@
+// Bundles the command line into one file (dist/bin.js, replacing tsc's output of src/bin.ts).
+//
+// Why: `defrost restore` is on the critical path of every start, and Node spent ~65 ms of it
+// resolving and loading ~60 ES modules (commander, core, the commands); one file loads in a
+// fraction of that. tsc still emits every module (types, `main.js` for the package's exports).
+// koffi stays external: it loads a native library and is only needed by a few commands.
+import { chmod } from 'node:fs/promises';
+import { build } from 'esbuild';
+
+const outfile = new URL('../dist/bin.js', import.meta.url).pathname;
+await build({
+  entryPoints: [new URL('../src/bin.ts', import.meta.url).pathname],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['koffi'],
+  // CommonJS dependencies bundled into an ES module need a `require` for Node's built-ins.
+  banner: {
+    js: "import { createRequire as __defrostCreateRequire } from 'node:module'; const require = __defrostCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
+await chmod(outfile, 0o755);
