@@ -10,7 +10,6 @@ import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch as osArch, release } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../cache.js';
 import { LIBCRIU_SONAME, loadLibcriu } from '../criu/libcriu.js';
 import { type CriuVersion, parseCriuVersion } from '../criu/version.js';
