@@ -142,6 +142,10 @@ Exits 0 when the image is written and verifies, 4 when the image directory exist
     .option('--env-file <file>', 'environment from a dotenv file (--env wins)')
     .option('--signing-key-file <file>', 'refuse the image unless it is signed with the key in this file')
     .option('--fallback', 'when the image cannot be restored, say why and run the command after -- instead')
+    .option(
+      '--lazy-pages',
+      'page memory in on demand (userfaultfd); falls back to an eager restore on failure',
+    )
     .addHelpText(
       'after',
       `${examples([
@@ -167,6 +171,7 @@ restore itself fails.`,
           envFile?: string;
           signingKeyFile?: string;
           fallback?: boolean;
+          lazyPages?: boolean;
         },
       ) => run(restoreCommand({ ...o, dir, command }, io)),
     );

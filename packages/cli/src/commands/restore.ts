@@ -22,6 +22,7 @@ export interface RestoreArgs {
   readonly envFile?: string;
   readonly signingKeyFile?: string;
   readonly fallback?: boolean;
+  readonly lazyPages?: boolean;
   readonly command: readonly string[];
 }
 
@@ -95,6 +96,9 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
       env,
       ...(args.port !== undefined ? { port: args.port } : {}),
       ...(signingKey !== undefined ? { signingKey, requireSignature: true } : {}),
+      ...(args.lazyPages
+        ? { lazyPages: true, onWarning: (message: string) => printWarning(io, message) }
+        : {}),
     };
     let attempts: PromiseSettledResult<RestoredServer>[];
     try {

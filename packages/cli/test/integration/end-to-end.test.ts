@@ -157,6 +157,17 @@ describe('defrost checkpoint -> inspect -> restore', () => {
     expect((await cli.exited).code).toBe(42);
   });
 
+  it('restore --lazy-pages: serves, memory paged in by a daemon that ends with the copy', async () => {
+    const cli = startCli(['restore', image, '--lazy-pages']);
+    await cli.waitFor(/defrost: restored/);
+    const [serverPid] = noteRestored(cli.stderr());
+    expect(cli.stderr()).not.toMatch(/restoring eagerly instead/);
+    expect((await getJson<Count>(frozenPort, '/count')).bootId).toBe(bootId);
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(42);
+    expect(await waitGone(serverPid!)).toBe(true);
+  });
+
   it('restore --signing-key-file refuses an unsigned image: exit 4', async () => {
     const key = join(work, 'key');
     await writeFile(key, 'some key\n');

@@ -1,6 +1,11 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { release } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { fileIdentity, readCacheJson, writeCacheJson } from '../cache.js';
 import { CriuUnavailableError } from '../errors.js';
 
 const execFileAsync = promisify(execFile);
@@ -49,12 +54,46 @@ export interface CriuBinaryInfo {
   readonly version: CriuVersion;
 }
 
+/** The file a command name resolves to on PATH (or the path itself when it has a slash). */
+async function resolveOnPath(binary: string): Promise<string | undefined> {
+  const candidates = binary.includes('/')
+    ? [binary]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, binary));
+  for (const candidate of candidates) {
+    const executable = await access(candidate, constants.X_OK).then(
+      () => true,
+      () => false,
+    );
+    if (executable) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * `criu --version` as the binary at `path` answers it, remembered per binary identity: every
+ * `defrost restore` is a new process and would otherwise spend ~10-15 ms running criu just to ask.
+ */
+async function versionOutput(path: string): Promise<string> {
+  const identity = await fileIdentity(path);
+  const name = `criu-version-${createHash('sha256').update(path).digest('hex').slice(0, 16)}.json`;
+  const cached = await readCacheJson<{ identity: string; output: string }>(name);
+  if (cached?.identity === identity) return cached.output;
+  const { stdout } = await execFileAsync(path, ['--version'], { timeout: 10_000 });
+  await writeCacheJson(name, { identity, output: stdout });
+  return stdout;
+}
+
 /** Finds `criu` on PATH (or `binary`) and checks its version; throws CriuUnavailableError with the fix. */
 export async function requireCriuBinary(binary = 'criu'): Promise<CriuBinaryInfo> {
   let output: string;
+  let path: string | undefined;
   try {
-    const { stdout } = await execFileAsync(binary, ['--version'], { timeout: 10_000 });
-    output = stdout;
+    path = await resolveOnPath(binary);
+    if (!path) throw new Error(`${binary}: not found on PATH`);
+    output = await versionOutput(path);
   } catch (cause) {
     throw new CriuUnavailableError('criu-missing', criuRequirementMessage(undefined), {
       hint: INSTALL_HINT,
@@ -65,5 +104,5 @@ export async function requireCriuBinary(binary = 'criu'): Promise<CriuBinaryInfo
   if (!version || compareVersions(version, MIN_CRIU) < 0) {
     throw new CriuUnavailableError('criu-too-old', criuRequirementMessage(version), { hint: INSTALL_HINT });
   }
-  return { path: binary, version };
+  return { path, version };
 }
