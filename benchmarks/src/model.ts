@@ -4,6 +4,7 @@ import type { Summary } from './stats.js';
 export const CONTENDER_IDS = [
   'cold',
   'defrost',
+  'defrost (lazy pages)',
   'defrost (core API)',
   'cold+compile-cache',
   'floor',

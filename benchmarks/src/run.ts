@@ -186,6 +186,22 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
         ...(standInNote ? { note: standInNote } : {}),
       }),
     ];
+    if (paths.cli) {
+      // Memory paged in through userfaultfd instead of before the server resumes (issue 8).
+      contenders.push(
+        restoreCommandContender({
+          id: 'defrost (lazy pages)',
+          pc: io.pc,
+          args: [...restoreArgs(imageDir), '--lazy-pages'],
+          imageDir,
+          env: appEnv,
+          origin,
+          command: `${restoreCommand(imageDir)} --lazy-pages`,
+          full: true,
+          note: 'a criu lazy-pages daemon per restore fills memory on demand (userfaultfd)',
+        }),
+      );
+    }
     const core = await coreApiContender({
       pc: io.pc,
       helper: paths.coreRestorer,
