@@ -7,6 +7,7 @@ import {
   lifecycle,
   progressReporter,
   type RestoreContext,
+  RestoreError,
   reusePortListener,
   shrinkHeap,
 } from '@defrost/core';
@@ -253,6 +254,14 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
         process.exit(0);
       }
     } catch (error) {
+      if (error instanceof RestoreError) {
+        // A restored copy whose restore hooks failed: the restorer has been told and ends this
+        // copy; it must not serve half-reopened.
+        log.error({ err: error }, `defrost: restore failed: ${error.message}`);
+        process.exitCode = 1;
+        settle(undefined);
+        return;
+      }
       log.error({ err: error }, `defrost: checkpoint failed: ${(error as Error).message}`);
       report({ step: 'failed', message: (error as Error).message });
       settle(undefined);
