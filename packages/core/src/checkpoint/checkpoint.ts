@@ -153,6 +153,9 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
       shellJob: true,
     });
     placeholders = await installPlaceholders();
+    // Memory freed by the beforeCheckpoint hooks (database caches, buffers) often stays in glibc's
+    // heap; every page of it would be written to the image and read back at every restore.
+    loadLibc().mallocTrim();
     // From here until dump() returns, stdio goes to placeholder files: nothing may be logged.
     result = libcriu.dump();
   } catch (error) {

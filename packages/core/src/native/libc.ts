@@ -14,6 +14,8 @@ export interface Libc {
   setsockoptInt(fd: number, level: number, name: number, value: number): number;
   /** pidfd_open(2) then pidfd_getfd(2): a copy of another process's descriptor (Linux >= 5.6). */
   takeFdFrom(pid: number, targetFd: number): number;
+  /** glibc's malloc_trim(0): give free heap pages back to the kernel; 1 when some were. */
+  mallocTrim(): number;
   errno(): number;
 }
 
@@ -39,6 +41,14 @@ export function loadLibc(): Libc {
   const socket = lib.func('int socket(int domain, int type, int protocol)');
   const bind = lib.func('int bind(int fd, const void *addr, uint32_t len)');
   const listen = lib.func('int listen(int fd, int backlog)');
+  // glibc only (musl has none): trimming is an optimisation, never a requirement.
+  const mallocTrim = (() => {
+    try {
+      return lib.func('int malloc_trim(size_t pad)');
+    } catch {
+      return () => 0;
+    }
+  })();
   libc = {
     dup: (fd) => dup(fd) as number,
     dup2: (oldFd, newFd) => dup2(oldFd, newFd) as number,
@@ -54,6 +64,7 @@ export function loadLibc(): Libc {
       close(pidfd);
       return fd;
     },
+    mallocTrim: () => mallocTrim(0) as number,
     errno: () => koffi.errno(),
   };
   return libc;
