@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { readRestoreFacts } from './criu-stats.js';
+import type { RestorerReply } from './helpers/core-restorer.js';
 import type { ContenderId, ContenderInfo, CriuRestoreStats } from './model.js';
 import { commOf, descendantsOf, describeExit, type ProcessControl, type Tracked } from './process/control.js';
 
@@ -137,18 +138,7 @@ export function restoreCommandContender(o: {
   };
 }
 
-type Reply =
-  | {
-      type: 'restored';
-      pid: number;
-      launcherPid: number;
-      readyMs: number;
-      hooksMs: number;
-      checksMs?: number;
-    }
-  | { type: 'stopped'; status: number }
-  | { type: 'exited'; status: number }
-  | { type: 'error'; message: string };
+type Reply = RestorerReply;
 
 /** A pre-started process that restores through `restore()` of @defrost/core on request. */
 export async function coreApiContender(o: {
