@@ -1,13 +1,13 @@
 import { closeSync, constants, openSync } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { auditOpenResources, formatAuditErrors } from '../audit/index.js';
 import { loadLibcriu } from '../criu/libcriu.js';
 import { readLogExcerpt } from '../criu/log.js';
 import type { CriuLogLevel } from '../criu/options.js';
 import { startCriuService } from '../criu/service.js';
-import { CheckpointError, DefrostError, ImageError } from '../errors.js';
+import { CheckpointError, DefrostError } from '../errors.js';
 import {
+  assertImageTarget,
   createStagingDir,
   currentHostFacts,
   discardStaging,
@@ -120,17 +120,8 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
       throw new CheckpointError((cause as Error).message, { step: 'criu', cause });
     }
   })();
-  if (!options.force) {
-    const exists = await access(options.imageDir, constants.F_OK).then(
-      () => true,
-      () => false,
-    );
-    if (exists) {
-      throw new ImageError('image-exists', options.imageDir, 'already exists; refusing to overwrite it', {
-        hint: 'choose another directory, or pass force (--force) to replace it',
-      });
-    }
-  }
+  // Refuse an existing image before dumping anything (sealing checks again, atomically).
+  await assertImageTarget(options.imageDir, { force: options.force ?? false });
   const host = await currentHostFacts();
   const createdAt = new Date().toISOString();
   const stagingDir = await createStagingDir(options.imageDir);

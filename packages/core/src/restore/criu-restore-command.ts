@@ -13,10 +13,10 @@
  *   asked and unmounts the tmpfs, so the restored server sees the host's /run as before.
  * - With lazy pages, a `criu lazy-pages` daemon is started inside the same namespace first (so it
  *   dies with it) and memory is filled through userfaultfd instead of before resuming.
- * - `criu restore` without `--restore-detached` would stay PID 1 of the namespace but does not pass
- *   on the server's exit status; `--exec-cmd` replaces it, after a successful restore, by a tiny
- *   reaper that waits for the restored server and exits with its status (128+N for signal N). perl
- *   is Essential on Debian, starts in ~2 ms, and its wait() reaps any child, as PID 1 must.
+ * - `criu restore` in the foreground does not pass on the server's exit status; `--exec-cmd`
+ *   replaces it, after a successful restore, by a tiny reaper that waits for the restored server
+ *   and exits with its status (128+N for signal N), which the namespace's shell passes on. perl is
+ *   Essential on Debian and starts in ~2 ms.
  */
 export interface RestoreCommandInput {
   readonly imageDir: string;
@@ -47,7 +47,10 @@ const PRELUDE = [
   '  [ -n "$DEFROST_LAZY_DAEMON" ] || DEFROST_LAZY_DAEMON=$DEFROST_CRIU',
   '  "$DEFROST_LAZY_DAEMON" lazy-pages --images-dir "$DEFROST_IMAGES" --work-dir "$DEFROST_WORK" --log-file "$DEFROST_WORK/lazy-pages.log" -v4 --daemon >/dev/null 2>&1 || exit 90',
   'fi',
-  'exec "$@"',
+  // Not exec: this shell stays PID 1 of the namespace, so orphans (the lazy-pages daemon once
+  // it is done) are reparented to it. Were criu PID 1, it would take the daemon's exit for the
+  // death of a restored task and fail the restore ("Task N is in unexpected state").
+  '"$@"',
 ].join('\n');
 
 /** Exit status of the prelude when the lazy-pages daemon did not start. */

@@ -105,14 +105,16 @@ async function innermostPid(pid: number): Promise<number | undefined> {
 }
 
 /**
- * unshare -> PID 1 of the namespace (criu, then the reaper) -> the restored server, found by the
- * PID it had when frozen: PID 1 may have other children (a lazy-pages daemon reparented to it).
+ * The restored server among the launcher's descendants (unshare -> the namespace's shell -> the
+ * reaper -> the server), found by the PID it had when frozen: other processes live there too
+ * (a lazy-pages daemon).
  */
 async function serverPidOf(launcherPid: number, frozenPid: number): Promise<number | undefined> {
-  for (const nsInit of await childrenOf(launcherPid)) {
-    for (const child of await childrenOf(nsInit)) {
-      if ((await innermostPid(child)) === frozenPid) return child;
-    }
+  const queue = await childrenOf(launcherPid);
+  for (let visited = 0; queue.length > 0 && visited < 64; visited++) {
+    const pid = queue.shift()!;
+    if ((await innermostPid(pid)) === frozenPid) return pid;
+    queue.push(...(await childrenOf(pid)));
   }
   return undefined;
 }
@@ -181,9 +183,7 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
     } catch (error) {
       // Nothing of the copy ran yet (it never reported ready): restoring eagerly is safe.
       if (!(error instanceof RestoreError) || error.step === 'hooks') throw error;
-      options.onWarning?.(
-        `lazy-pages restore failed, restoring eagerly instead: ${error.message.split('\n')[0]}`,
-      );
+      options.onWarning?.(`lazy-pages restore failed, restoring eagerly instead: ${error.message}`);
       launched = await launch(false);
     }
   } else {
