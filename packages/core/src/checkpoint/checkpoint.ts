@@ -1,6 +1,6 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { auditOpenResources, formatAuditErrors } from '../audit/index.js';
+import { auditOpenResources, formatAuditErrors, type ListeningSocket } from '../audit/index.js';
 import { loadLibcriu } from '../criu/libcriu.js';
 import { readLogExcerpt } from '../criu/log.js';
 import type { CriuLogLevel } from '../criu/options.js';
@@ -20,13 +20,6 @@ import { loadLibc, SO_REUSEPORT, SOL_SOCKET } from '../native/libc.js';
 import { type RestoreSettings, readRestoreSettings, sendControlEvent } from './control.js';
 import { installPlaceholders, type Placeholders } from './placeholders.js';
 
-export interface ListeningSocketFact {
-  readonly fd: number;
-  readonly family: string;
-  readonly address: string;
-  readonly port?: number;
-}
-
 export interface CheckpointOptions {
   /** Where the image goes. Written to a sibling first and renamed into place only when complete. */
   readonly imageDir: string;
@@ -38,7 +31,7 @@ export interface CheckpointOptions {
   readonly signingKey?: Buffer | string;
   readonly keyId?: string;
   /** Listening sockets to record in the manifest; SO_REUSEPORT is set on them unless `reusePort` is false. */
-  readonly listening?: readonly ListeningSocketFact[];
+  readonly listening?: readonly ListeningSocket[];
   readonly reusePort?: boolean;
   /** Opaque summary of the warm-up, stored in the manifest. */
   readonly warmup?: unknown;
@@ -61,7 +54,7 @@ export type CheckpointResult =
   | { readonly restored: false; readonly manifest: ImageManifest; readonly durationMs: number }
   | { readonly restored: true; readonly session: RestoreSession };
 
-function setReusePort(listening: readonly ListeningSocketFact[]): void {
+function setReusePort(listening: readonly ListeningSocket[]): void {
   const libc = loadLibc();
   for (const socket of listening) {
     if (socket.family === 'unix') continue;

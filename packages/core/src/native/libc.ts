@@ -1,11 +1,11 @@
 import { createRequire } from 'node:module';
 
 /**
- * The few libc calls Node does not expose (dup2 onto stdio, setsockopt on a listening fd, setsid).
+ * The few libc calls Node does not expose: dup2 onto stdio, socket options and listening sockets,
+ * taking a descriptor from another process (pidfd_getfd), malloc_trim.
  * Loaded lazily through koffi so that normal runs never touch FFI.
  */
 export interface Libc {
-  dup(fd: number): number;
   dup2(oldFd: number, newFd: number): number;
   close(fd: number): number;
   socket(domain: number, type: number, protocol: number): number;
@@ -33,7 +33,6 @@ export function loadLibc(): Libc {
   const require = createRequire(import.meta.url);
   const koffi = require('koffi') as typeof import('koffi');
   const lib = koffi.load('libc.so.6');
-  const dup = lib.func('int dup(int fd)');
   const dup2 = lib.func('int dup2(int oldfd, int newfd)');
   const close = lib.func('int close(int fd)');
   const setsockopt = lib.func('int setsockopt(int fd, int level, int name, _In_ int *value, uint32_t len)');
@@ -50,7 +49,6 @@ export function loadLibc(): Libc {
     }
   })();
   libc = {
-    dup: (fd) => dup(fd) as number,
     dup2: (oldFd, newFd) => dup2(oldFd, newFd) as number,
     close: (fd) => close(fd) as number,
     socket: (domain, type, protocol) => socket(domain, type, protocol) as number,
