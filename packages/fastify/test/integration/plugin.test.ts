@@ -176,7 +176,13 @@ describe('@defrost/fastify with real CRIU', () => {
   });
 
   it('restores a server started with --perf-basic-prof twice while its perf map grows', async () => {
-    const { imageDir, app, port, pid } = await buildImage('perf', {}, ['--expose-gc', '--perf-basic-prof']);
+    const { imageDir, app, port, pid } = await buildImage('perf', {}, [
+      '--expose-gc',
+      '--perf-basic-prof',
+      // V8 also writes its log when profiling; keep it out of the working tree.
+      `--logfile=${join(work, 'v8.log')}`,
+      '--no-logfile-per-isolate',
+    ]);
     expect((await app.exited).code).toBe(0);
     const perfMap = `/tmp/perf-${pid}.map`;
     expect(existsSync(perfMap)).toBe(true);
