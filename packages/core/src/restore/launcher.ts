@@ -307,10 +307,17 @@ async function launchCopy(input: LaunchInput): Promise<Launched> {
   }
   const criuOutput = collect(child.stdout);
   const criuErrors = collect(child.stderr);
+  // Settles only once the copy's private directory (logs, sockets) is gone: a restorer that exits
+  // right after its server must not leave it behind.
   const exited = new Promise<ServerExit>((resolveExit) => {
-    child.once('exit', (code, signal) => resolveExit({ status: exitStatusOf(code, signal) }));
+    child.once('exit', (code, signal) => {
+      const exit = { status: exitStatusOf(code, signal) };
+      rm(privateDir, { recursive: true, force: true }).then(
+        () => resolveExit(exit),
+        () => resolveExit(exit),
+      );
+    });
   });
-  exited.finally(() => rm(privateDir, { recursive: true, force: true }));
   const launcherPid = child.pid ?? -1;
 
   const failWith = async (message: string, step: string): Promise<never> => {
