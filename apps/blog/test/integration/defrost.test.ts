@@ -70,6 +70,14 @@ function logLinesSince(offset: number): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** The copy logged its own restore line and reopened the database, in the shared log file. */
+function expectCopyResumedInLog(lines: Record<string, unknown>[], restoreId: string): void {
+  expect(lines).toContainEqual(
+    expect.objectContaining({ msg: expect.stringMatching(/^defrost: restored in \d+ ms/), restoreId }),
+  );
+  expect(lines).toContainEqual(expect.objectContaining({ msg: 'restore: database reopened', opens: 2 }));
+}
+
 describe('blog checkpointed and restored with real CRIU', () => {
   beforeAll(() => {
     if (!existsSync(SERVER_ENTRY))
@@ -196,13 +204,7 @@ describe('blog checkpointed and restored with real CRIU', () => {
     expect(dbSizeAfterFirstRestore).toBeGreaterThan(dbSizeAtCheckpoint);
 
     const lines = logLinesSince(logOffset);
-    expect(lines).toContainEqual(
-      expect.objectContaining({
-        msg: expect.stringMatching(/^defrost: restored in \d+ ms/),
-        restoreId: copy.restoreId,
-      }),
-    );
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'restore: database reopened', opens: 2 }));
+    expectCopyResumedInLog(lines, copy.restoreId);
     expect(lines.filter((l) => l.msg === 'comment added')).toHaveLength(COMMENTS);
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'shutting down', signal: 'SIGTERM' }));
   });
@@ -241,13 +243,7 @@ describe('blog checkpointed and restored with real CRIU', () => {
 
     // The second copy logs into the same file, after the first copy's lines.
     const lines = logLinesSince(logOffset);
-    expect(lines).toContainEqual(
-      expect.objectContaining({
-        msg: expect.stringMatching(/^defrost: restored in \d+ ms/),
-        restoreId: copy.restoreId,
-      }),
-    );
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'restore: database reopened', opens: 2 }));
+    expectCopyResumedInLog(lines, copy.restoreId);
     expect(lines.filter((l) => l.msg === 'request completed').length).toBeGreaterThanOrEqual(5);
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'shutting down', signal: 'SIGTERM' }));
   });
