@@ -17,6 +17,34 @@ export interface RunExtras {
   /** restore()'s own checks before CRIU starts (core API only: the CLI does not print it). */
   readonly checksMs?: number;
   readonly criu?: CriuRestoreStats;
+  /** Which path `defrost restore` took (from its DEFROST_DEBUG=1 output), when it said. */
+  readonly restorePath?: RestorePath;
+}
+
+export interface RestorePath {
+  readonly fast: boolean;
+  /** Why the full path was taken. */
+  readonly reason?: string;
+}
+
+/** How often each path was taken by one contender's measured starts. */
+export interface RestorePathTally {
+  fast: number;
+  full: number;
+  readonly reasons: Set<string>;
+}
+
+export function describeRestorePaths(t: RestorePathTally): string {
+  const total = t.fast + t.full;
+  const full = t.full > 0 ? `; the full path (Node) in ${t.full}: ${[...t.reasons].join('; ')}` : '';
+  return `fast path (no Node) in ${t.fast} of ${total} measured starts${full}`;
+}
+
+/** "defrost: debug: fast path: ..." or "defrost: debug: full path: REASON" (native launcher). */
+export function parseRestorePath(text: string): RestorePath | undefined {
+  const m = /^defrost: debug: (fast|full) path: (.*)$/m.exec(text);
+  if (!m) return undefined;
+  return m[1] === 'fast' ? { fast: true } : { fast: false, reason: m[2]! };
 }
 
 export interface ServerHandle {
@@ -91,10 +119,12 @@ async function restoredPidBelow(rootPid: number): Promise<number | undefined> {
   return undefined;
 }
 
-/** A whole restore command per run (`node packages/cli/dist/bin.js restore DIR`, or the stand-in). */
+/** A whole restore command per run (`defrost restore DIR`, `node .../bin.js restore DIR`, or the stand-in). */
 export function restoreCommandContender(o: {
   id: ContenderId;
   pc: ProcessControl;
+  /** The program started (default: this node). */
+  file?: string;
   args: readonly string[];
   imageDir: string;
   env: NodeJS.ProcessEnv;
@@ -110,8 +140,9 @@ export function restoreCommandContender(o: {
     full: o.full,
     async start(logFile) {
       const startedAt = performance.now();
-      const t = o.pc.spawn(o.id, process.execPath, o.args, { env: o.env, logFile });
-      const line = async () => parseRestoredLine(await readFile(logFile, 'utf8').catch(() => ''));
+      const t = o.pc.spawn(o.id, o.file ?? process.execPath, o.args, { env: o.env, logFile });
+      const log = () => readFile(logFile, 'utf8').catch(() => '');
+      const line = async () => parseRestoredLine(await log());
       const serverPid = async (): Promise<number> => {
         // The CLI names the PID once the server is ready; until then, walk /proc from the CLI down.
         const pid = (await line())?.pid ?? (await restoredPidBelow(t.pid));
@@ -128,7 +159,12 @@ export function restoreCommandContender(o: {
         async extras() {
           const reported = await line();
           const criu = await readRestoreFacts(await serverPid(), o.imageDir);
-          return { ...(reported ? { reportedRestoreMs: reported.ms } : {}), ...(criu ? { criu } : {}) };
+          const restorePath = parseRestorePath(await log());
+          return {
+            ...(reported ? { reportedRestoreMs: reported.ms } : {}),
+            ...(criu ? { criu } : {}),
+            ...(restorePath ? { restorePath } : {}),
+          };
         },
         stop: async () => {
           await o.pc.stop(t);

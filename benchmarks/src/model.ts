@@ -5,6 +5,7 @@ export const CONTENDER_IDS = [
   'cold',
   'defrost',
   'defrost (lazy pages)',
+  'defrost (node CLI)',
   'defrost (core API)',
   'cold+compile-cache',
   'floor',
@@ -49,6 +50,8 @@ export interface ContenderInfo {
   /** What was started for each run, as a user would type it. */
   readonly command: string;
   readonly note?: string;
+  /** Which path `defrost restore` took in the measured starts, e.g. "fast path (no Node) in 5 of 5 measured starts". */
+  readonly restorePaths?: string;
 }
 
 export interface Verdict {

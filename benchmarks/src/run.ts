@@ -10,6 +10,9 @@ import {
   type Contender,
   coldContender,
   coreApiContender,
+  describeRestorePaths,
+  type RestorePath,
+  type RestorePathTally,
   restoreCommandContender,
   type ServerHandle,
 } from './contenders.js';
@@ -156,12 +159,36 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
     const startCosts = await processStartCosts(paths.cli, logFile('start-costs'));
 
     // --- Contenders.
-    const restoreArgs = (dir: string): string[] =>
-      paths.cli ? [paths.cli, 'restore', dir] : [paths.restoreStandIn, dir];
-    const restoreCommand = (dir: string): string =>
-      paths.cli
-        ? `node ${relativeToRepo(paths.cli)} restore ${dir}`
-        : `node ${relativeToRepo(paths.restoreStandIn)} ${dir}`;
+    // `defrost restore` as a user runs it: the installed command (packages/cli/bin/defrost), which
+    // restores without Node when the image has a launch plan. The first restore of an image (the
+    // untimed warm-up round) goes through Node and writes the plan. DEFROST_DEBUG=1 makes it say
+    // which path each start took, so the report can tell.
+    const restoreEnv = { ...appEnv, DEFROST_DEBUG: '1' };
+    const restorePaths = new Map<ContenderId, RestorePathTally>();
+    const countRestorePath = (id: ContenderId, path: RestorePath | undefined): void => {
+      if (!path) return;
+      const tally = restorePaths.get(id) ?? { fast: 0, full: 0, reasons: new Set<string>() };
+      if (path.fast) tally.fast++;
+      else {
+        tally.full++;
+        tally.reasons.add(path.reason ?? '?');
+      }
+      restorePaths.set(id, tally);
+    };
+    const restoreVia = (
+      dir: string,
+      extra: readonly string[] = [],
+    ): { file?: string; args: string[]; command: string } =>
+      paths.defrost
+        ? {
+            file: paths.defrost,
+            args: ['restore', dir, ...extra],
+            command: ['defrost', 'restore', dir, ...extra].join(' '),
+          }
+        : {
+            args: [paths.restoreStandIn, dir],
+            command: `node ${relativeToRepo(paths.restoreStandIn)} ${dir}`,
+          };
     const standInNote = paths.cli
       ? undefined
       : 'stand-in for `defrost restore` (packages/cli not built): a fresh node process calling restore() of @defrost/core';
@@ -177,28 +204,38 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
       restoreCommandContender({
         id: 'defrost',
         pc: io.pc,
-        args: restoreArgs(imageDir),
+        ...restoreVia(imageDir),
         imageDir,
-        env: appEnv,
+        env: restoreEnv,
         origin,
-        command: restoreCommand(imageDir),
         full: true,
         ...(standInNote ? { note: standInNote } : {}),
       }),
     ];
     if (paths.cli) {
-      // Memory paged in through userfaultfd instead of before the server resumes (issue 8).
       contenders.push(
+        // Memory paged in through userfaultfd instead of before the server resumes (issue 8).
         restoreCommandContender({
           id: 'defrost (lazy pages)',
           pc: io.pc,
-          args: [...restoreArgs(imageDir), '--lazy-pages'],
+          ...restoreVia(imageDir, ['--lazy-pages']),
+          imageDir,
+          env: restoreEnv,
+          origin,
+          full: true,
+          note: 'a criu lazy-pages daemon per restore fills memory on demand (userfaultfd)',
+        }),
+        // The full path every time: what the native launcher saves.
+        restoreCommandContender({
+          id: 'defrost (node CLI)',
+          pc: io.pc,
+          args: [paths.cli, 'restore', imageDir],
           imageDir,
           env: appEnv,
           origin,
-          command: `${restoreCommand(imageDir)} --lazy-pages`,
-          full: true,
-          note: 'a criu lazy-pages daemon per restore fills memory on demand (userfaultfd)',
+          command: `node ${relativeToRepo(paths.cli)} restore ${imageDir}`,
+          full: false,
+          note: 'the full command line in Node on every start (what `defrost restore` does when it has no launch plan)',
         }),
       );
     }
@@ -237,16 +274,19 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
       io.progress(`cold+compile-cache: skipped: ${cc.reason}`);
     }
     contenders.push(
-      restoreCommandContender({
-        id: 'floor',
-        pc: io.pc,
-        args: restoreArgs(floorDir),
-        imageDir: floorDir,
-        env: floorEnv,
-        origin: floorOrigin,
-        command: `${restoreCommand(floorDir)} (image of node ${relativeToRepo(paths.floorServer)})`,
-        full: false,
-      }),
+      (() => {
+        const via = restoreVia(floorDir);
+        return restoreCommandContender({
+          id: 'floor',
+          pc: io.pc,
+          ...via,
+          imageDir: floorDir,
+          env: { ...floorEnv, DEFROST_DEBUG: '1' },
+          origin: floorOrigin,
+          command: `${via.command} (image of node ${relativeToRepo(paths.floorServer)})`,
+          full: false,
+        });
+      })(),
     );
 
     // --- Steady state: a cold-started server on its own port, loaded for a long time, then measured
@@ -309,6 +349,7 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
 
       // --- Rounds, interleaved: every contender once per session kind per round.
       const samples = new Map<ContenderId, Samples>(contenders.map((c) => [c.id, {}]));
+      restorePaths.clear();
       const curves = new Map<ContenderId, number[][]>(contenders.map((c) => [c.id, []]));
       const totalRounds = args.warmupRounds + args.runs;
       for (let round = 0; round < totalRounds; round++) {
@@ -320,7 +361,7 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
           for (const c of contenders) {
             if (kind === 'load' && !c.full) continue;
             const s = warm ? {} : samples.get(c.id)!;
-            const line = await runSession(c, kind, s, warm ? undefined : curves.get(c.id)!);
+            const line = await runSession(c, kind, s, warm ? undefined : curves.get(c.id)!, !warm);
             io.progress(`${tag} ${c.id.padEnd(18)} ${kind.padEnd(7)} ${line}`);
           }
         }
@@ -347,7 +388,9 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
           if (values && values.length > 0) (r as Record<MetricKey, unknown>)[key] = summarize(values);
         }
         results[c.id] = r;
-        info[c.id] = c.info;
+        const paths = restorePaths.get(c.id);
+        info[c.id] = paths ? { ...c.info, restorePaths: describeRestorePaths(paths) } : c.info;
+        if (paths && paths.full > 0) io.warn(`${c.id}: ${describeRestorePaths(paths)}`);
         latencyCurves[c.id] = elementwiseMedian(curves.get(c.id)!);
       }
       const ratios: Partial<Record<MetricKey, number>> = {};
@@ -408,6 +451,7 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
       kind: 'latency' | 'load',
       s: Samples,
       curve: number[][] | undefined,
+      measured: boolean,
     ): Promise<string> {
       const push = (key: MetricKey, value: number | undefined): void => {
         if (value === undefined) return;
@@ -451,6 +495,7 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
             push('criuRestoreTimeMs', extras.criu?.restoreTimeMs);
             push('criuForkingTimeMs', extras.criu?.forkingTimeMs);
             push('criuPagesRestored', extras.criu?.pagesRestored);
+            if (measured) countRestorePath(c.id, extras.restorePath);
             if (extras.criu?.restoreTimeMs !== undefined)
               parts.push(`criu restore_time ${fmtMs(extras.criu.restoreTimeMs)}`);
           } else {
@@ -468,6 +513,7 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
               `rss ${rss.toFixed(0)} MB`,
             );
           }
+          if (measured && kind === 'load') countRestorePath(c.id, (await h.extras()).restorePath);
           const failed = h.failed();
           if (failed) throw new BenchError(`${c.id}: the server did not survive the ${kind} run: ${failed}`);
           return parts.join(', ');

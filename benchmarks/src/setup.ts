@@ -24,6 +24,8 @@ export interface Paths {
   readonly appIsBlog: boolean;
   /** packages/cli/dist/bin.js when built. */
   readonly cli: string | undefined;
+  /** The `defrost` command as installed (packages/cli/bin/defrost), when the CLI is built. */
+  readonly defrost: string | undefined;
   readonly restoreStandIn: string;
   readonly coreRestorer: string;
   readonly floorServer: string;
@@ -51,6 +53,7 @@ export function resolvePaths(appArg: string | undefined): Paths {
     app,
     appIsBlog: app === blog,
     cli: existsSync(cli) ? cli : undefined,
+    defrost: existsSync(cli) ? join(REPO_ROOT, 'packages/cli/bin/defrost') : undefined,
     restoreStandIn: join(helpers, 'restore-once.js'),
     coreRestorer: join(helpers, 'core-restorer.js'),
     floorServer: join(helpers, 'floor-server.js'),

@@ -69,7 +69,7 @@ export function renderReport(doc: BenchDocument): string {
     const info = doc.contenderInfo[id];
     if (info)
       lines.push(
-        `  ${id.padEnd(18)} ${info.command}${info.note ? `\n  ${''.padEnd(18)} (${info.note})` : ''}`,
+        `  ${id.padEnd(18)} ${info.command}${info.note ? `\n  ${''.padEnd(18)} (${info.note})` : ''}${info.restorePaths ? `\n  ${''.padEnd(18)} (${info.restorePaths})` : ''}`,
       );
     const why = doc.skipped[id];
     if (why) lines.push(`  ${id.padEnd(18)} skipped: ${why}`);

@@ -1,5 +1,6 @@
 /**
- * The tests run the built CLI (dist/bin.js) the way a user does. turbo builds a package's
+ * The tests run the built CLI (dist/bin.js, and bin/defrost with the native fast path of restore)
+ * the way a user does. turbo builds a package's
  * dependencies before its tests, not the package itself, so build it here (incremental: fast
  * when nothing changed).
  */
@@ -12,4 +13,5 @@ export default function setup(): void {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   execFileSync('chmod', ['+x', 'dist/bin.js'], { cwd: root });
+  execFileSync(process.execPath, ['scripts/build-native.mjs'], { cwd: root, stdio: 'inherit' });
 }

@@ -41,5 +41,6 @@ export { reusePortListener } from './native/reuseport-listener.js';
 export { shrinkHeap } from './native/v8-heap.js';
 export { isAlive, stopPid, waitForPidGone } from './process/pid.js';
 export { type ProgressEvent, parseProgressLine, progressReporter } from './progress.js';
+export { forgetLaunchPlan, launchPlanFile, writeLaunchPlan } from './restore/launch-plan.js';
 export { type RestoredServer, type RestoreOptions, restore, type ServerExit } from './restore/launcher.js';
 export { reseedEntropy } from './safety/entropy.js';

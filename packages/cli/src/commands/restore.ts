@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import {
   currentHostFacts,
+  forgetLaunchPlan,
   type RestoredServer,
   requireCriuBinary,
   restore,
@@ -113,8 +114,12 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
         });
         skipVerify = true;
       }
+      // One copy restored with the defaults leaves a launch plan: the next start skips Node.
+      const recordLaunchPlan = args.copies === 1 && signingKey === undefined;
       attempts = await Promise.allSettled(
-        Array.from({ length: args.copies }, (_, copy) => restore(absDir, { ...options, copy, skipVerify })),
+        Array.from({ length: args.copies }, (_, copy) =>
+          restore(absDir, { ...options, copy, skipVerify, recordLaunchPlan }),
+        ),
       );
     } catch (error) {
       attempts = [{ status: 'rejected', reason: error }];
@@ -123,6 +128,8 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
     const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
     for (const a of attempts) if (a.status === 'fulfilled') servers.push(a.value);
     if (failed) {
+      // The next start must not try a plan that no longer works before coming here.
+      await forgetLaunchPlan(absDir);
       // All or nothing: copies that did come up are stopped before reporting or falling back.
       await Promise.all(servers.map((server) => server.stop(5_000)));
       servers.length = 0;

@@ -3,6 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+/** The installed `defrost` command (a sh script: the native fast path for restore, else dist/bin.js). */
+export const BIN = fileURLToPath(new URL('../../bin/defrost', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 export interface CliResult {
@@ -21,6 +23,8 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Execute dist/bin.js itself (its shebang line) instead of `node dist/bin.js`. */
   readonly viaShebang?: boolean;
+  /** Run the installed command, bin/defrost (with its native fast path for restore). */
+  readonly viaBin?: boolean;
 }
 
 function envFor(o: RunOptions): NodeJS.ProcessEnv {
@@ -48,7 +52,11 @@ export interface RunningCli {
 export const running = new Set<RunningCli>();
 
 export function startCli(args: readonly string[], o: RunOptions = {}): RunningCli {
-  const [file, argv] = o.viaShebang ? [CLI, [...args]] : [process.execPath, [CLI, ...args]];
+  const [file, argv] = o.viaBin
+    ? [BIN, [...args]]
+    : o.viaShebang
+      ? [CLI, [...args]]
+      : [process.execPath, [CLI, ...args]];
   const child = spawn(file, argv, {
     env: envFor(o),
     cwd: o.cwd,

@@ -12,9 +12,11 @@ import { readLogExcerpt } from '../criu/log.js';
 import { requireCriuBinary } from '../criu/version.js';
 import { type DefrostError, RestoreError } from '../errors.js';
 import { currentHostFacts, type ImageManifest, verifyImage } from '../image/index.js';
+import { emitProcessWarning } from '../image/warning.js';
 import { signalPid, stopPid, waitForPidGone } from '../process/pid.js';
 import { ACTION_SCRIPT, exitStatusOf, LAZY_DAEMON_FAILED, restoreCommand } from './criu-restore-command.js';
 import { type KdatCachePaths, kdatCachePaths } from './kdat-cache.js';
+import { writeLaunchPlan } from './launch-plan.js';
 
 export interface RestoreOptions {
   /** Environment applied in the restored process before its afterRestore hooks. */
@@ -44,6 +46,12 @@ export interface RestoreOptions {
   readonly onWarning?: (message: string) => void;
   /** Test seam: the binary started as the lazy-pages daemon (default: the criu binary). */
   readonly lazyPagesDaemon?: string;
+  /**
+   * Once the copy is ready, write this image's launch plan (launch-plan.ts) so that the next
+   * `defrost restore` of it can skip Node. Only done for restores with every default (no signing
+   * key, no custom CRIU or descriptors) whose checks raised no warning.
+   */
+  readonly recordLaunchPlan?: boolean;
 }
 
 export interface RestoreTimings {
@@ -86,6 +94,22 @@ export interface RestoredServer {
   signal(signal: NodeJS.Signals): void;
   /** SIGTERM (graceful), then SIGKILL after graceMs; resolves once everything is gone. */
   stop(graceMs?: number): Promise<ServerExit>;
+}
+
+/** Whether a restore with these options is the one a launch plan replays (every default). */
+function plannable(o: RestoreOptions): boolean {
+  return (
+    o.signingKey === undefined &&
+    !o.requireSignature &&
+    !o.skipVerify &&
+    o.criuBinary === undefined &&
+    (o.logLevel ?? 4) === 4 &&
+    o.kdatCache !== false &&
+    o.lazyPagesDaemon === undefined &&
+    o.readyTimeoutMs === undefined &&
+    o.stdout === undefined &&
+    o.stderr === undefined
+  );
 }
 
 /** The global PIDs of a process's children (Linux >= 3.5 with CONFIG_PROC_CHILDREN). */
@@ -139,11 +163,17 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
   const criu = await requireCriuBinary(options.criuBinary).catch((cause: DefrostError) => {
     throw new RestoreError(cause.message, { step: 'criu', cause });
   });
+  let warned = false;
+  const host = { ...(await currentHostFacts()), criuVersion: criu.version.text };
   const manifest = await verifyImage(dir, {
     ...(options.signingKey !== undefined ? { signingKey: options.signingKey } : {}),
     requireSignature: options.requireSignature ?? false,
-    host: { ...(await currentHostFacts()), criuVersion: criu.version.text },
+    host,
     skipHashes: options.skipVerify ?? false,
+    onWarning: (w) => {
+      warned = true;
+      emitProcessWarning(w);
+    },
   });
 
   const checksMs = performance.now() - started;
@@ -191,6 +221,16 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
   }
   const { child, exited, launcherPid, restoreId, hooksMs, launchToReadyMs, criuMs, lazyPages } = launched;
   const readyMs = performance.now() - started;
+  const kdatFile = kdat?.load ?? kdat?.save;
+  if (options.recordLaunchPlan && !warned && kdatFile && plannable(options)) {
+    await writeLaunchPlan({
+      imageDir: dir,
+      manifest,
+      criuPath: criu.path,
+      kdatFile,
+      nodePath: process.execPath,
+    });
+  }
   const timings: RestoreTimings = { checksMs, launchToReadyMs, criuMs, lazyPages };
   const pid = await serverPidOf(launcherPid, manifest.process.pid);
   if (pid === undefined) {
