@@ -592,6 +592,7 @@ int main(int argc, char **argv) {
   }
   debug("fast path: launch plan %s", plan_file);
 
+  double spawned = monotonic_ms();
   pid_t child = fork();
   if (child == 0) {
     sigset_t none;
@@ -676,8 +677,11 @@ int main(int argc, char **argv) {
     full_path("%s", failure);
   }
 
+  double ready_at = monotonic_ms();
+  debug("fast path: %.1f ms to check the plan and prepare, %.1f ms from launch to ready", spawned - started,
+        ready_at - spawned);
   const char *green = color_enabled() ? "\x1b[32m" : "", *reset = *green ? "\x1b[39m" : "";
-  fprintf(stderr, "%sdefrost: restored %s in %.0f ms (pid %ld)%s\n", green, a.dir, monotonic_ms() - started, server,
+  fprintf(stderr, "%sdefrost: restored %s in %.0f ms (pid %ld)%s\n", green, a.dir, ready_at - started, server,
           reset);
   if (pending) kill((pid_t)server, pending);
   if (control[0] >= 0) close(control[0]);

@@ -20,6 +20,15 @@ async function trustedDir(dir: string): Promise<boolean> {
   }
 }
 
+/** Whether the cache can be used: what `defrost doctor` reports. */
+export async function cacheDirState(dir = cacheDir()): Promise<'trusted' | 'missing' | 'untrusted'> {
+  if (await trustedDir(dir)) return 'trusted';
+  return lstat(dir).then(
+    () => 'untrusted' as const,
+    () => 'missing' as const,
+  );
+}
+
 /** Creates the cache directory (0700) when missing; false when it cannot be used. */
 export async function ensureCacheDir(dir = cacheDir()): Promise<boolean> {
   await mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => undefined);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DoctorCheck, type DoctorReport, INSTALL_COMMAND, runDoctor } from '@defrost/core';
 import { childEnd } from '../child.js';
@@ -29,6 +29,13 @@ export function findInstallScript(env: NodeJS.ProcessEnv): string | undefined {
     dir = parent;
   }
   return undefined;
+}
+
+/** dist/defrost-fast-restore, next to this module (bundled: dist/bin.js; unbundled: dist/commands/). */
+export function fastRestoreBinary(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const dist = basename(here) === 'commands' ? dirname(here) : here;
+  return join(dist, 'defrost-fast-restore');
 }
 
 const MARK: Record<DoctorCheck['status'], (s: Styles) => string> = {
@@ -76,14 +83,15 @@ async function installCriu(io: Io, s: Styles): Promise<boolean> {
 
 export async function doctorCommand(args: DoctorArgs, io: Io): Promise<number> {
   const s = stylesFor(colorEnabled(io.stdout, io.env));
-  let report = await runDoctor({ env: io.env });
+  const doctor = () => runDoctor({ env: io.env, fastRestoreBinary: fastRestoreBinary() });
+  let report = await doctor();
   if (args.fix) {
     if (report.needsCriuInstall) {
       if (!args.json) io.stdout.write(formatReport(report, s));
       const installed = await installCriu(io, s);
       if (installed) {
         io.stderr.write('defrost: checking again\n');
-        report = await runDoctor({ env: io.env });
+        report = await doctor();
       }
     } else if (!args.json) {
       io.stderr.write(

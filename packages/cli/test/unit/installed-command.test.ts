@@ -31,6 +31,14 @@ describe('the installed defrost command', () => {
     ).resolves.toBeUndefined();
   });
 
+  it('doctor reports the fast path as built', async () => {
+    const r = await runCli(['doctor', '--json'], { viaBin: true, env: { DEFROST_CACHE_DIR: cache } });
+    const report = JSON.parse(r.stdout) as { checks: { id: string; status: string; detail: string }[] };
+    const fast = report.checks.find((c) => c.id === 'fast-restore');
+    expect(fast?.status, fast?.detail).toBe('pass');
+    expect(fast?.detail).toContain('dist/defrost-fast-restore');
+  });
+
   it('runs other commands in Node, also through a symlink (as npm installs it)', async () => {
     const link = join(work, 'defrost');
     await symlink(BIN, link);

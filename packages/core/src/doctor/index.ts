@@ -10,7 +10,7 @@ import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch as osArch, release } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { cacheDir } from '../cache.js';
+import { cacheDir, cacheDirState } from '../cache.js';
 import { LIBCRIU_SONAME, loadLibcriu } from '../criu/libcriu.js';
 import { type CriuVersion, parseCriuVersion } from '../criu/version.js';
 import {
@@ -19,6 +19,7 @@ import {
   checkCriuCheck,
   checkCriuVersion,
   checkExposeGc,
+  checkFastRestore,
   checkIoUring,
   checkKdatCache,
   checkKernel,
@@ -209,6 +210,15 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     checkNodeVersion(nodeVersion, range, execPath),
     checkExposeGc(gcProbe),
   ];
+  if (options.fastRestoreBinary !== undefined) {
+    const binary = options.fastRestoreBinary;
+    const executable = await access(binary, constants.X_OK).then(
+      () => true,
+      () => false,
+    );
+    const dir = cacheDir();
+    checks.push(checkFastRestore({ path: binary, executable }, { dir, state: await cacheDirState(dir) }));
+  }
   const counts = { pass: 0, warn: 0, fail: 0 };
   for (const c of checks) counts[c.status] += 1;
   const byId = (id: string): DoctorCheck | undefined => checks.find((c) => c.id === id);

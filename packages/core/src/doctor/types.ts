@@ -64,6 +64,11 @@ export interface DoctorOptions {
    * keeps none: the doctor then says what every restore pays instead.
    */
   readonly restoreKdatCacheDir?: string;
+  /**
+   * The native fast path of `defrost restore` (the CLI's dist/defrost-fast-restore), to report
+   * whether it was built. Unset (API users): no such check.
+   */
+  readonly fastRestoreBinary?: string;
   /** Per external command (default 30 s: `criu check` can take a while on a busy machine). */
   readonly timeoutMs?: number;
 }

@@ -6,6 +6,7 @@ import {
   checkCapabilities,
   checkCriuCheck,
   checkCriuVersion,
+  checkFastRestore,
   checkIoUring,
   checkKdatCache,
   checkNodeVersion,
@@ -241,5 +242,38 @@ describe('runDoctor with fake binaries on PATH', () => {
     expect(byId('libcriu').status).toBe('fail');
     expect(byId('libcriu').detail).toContain('libcriu-defrost-test-missing.so.2');
     expect(report.counts.fail).toBe(report.checks.filter((c) => c.status === 'fail').length);
+  });
+});
+
+describe('checkFastRestore', () => {
+  const built = { path: '/x/dist/defrost-fast-restore', executable: true };
+  it('passes when built and the cache can be trusted (or does not exist yet)', () => {
+    for (const state of ['trusted', 'missing'] as const) {
+      const c = checkFastRestore(built, { dir: '/var/cache/defrost', state });
+      expect(c.status).toBe('pass');
+      expect(c.detail).toContain('without Node');
+    }
+  });
+  it('warns, with what it costs and how to fix it, when not built', () => {
+    const c = checkFastRestore({ ...built, executable: false }, { dir: '/c', state: 'trusted' });
+    expect(c.status).toBe('warn');
+    expect(c.detail).toContain('every restore starts Node first');
+    expect(c.fix).toContain('gcc');
+  });
+  it('warns when the cache is writable by others: plans are not used', () => {
+    const c = checkFastRestore(built, { dir: '/c', state: 'untrusted' });
+    expect(c.status).toBe('warn');
+    expect(c.fix).toContain('chmod 0700 /c');
+  });
+  it('is reported by runDoctor only when asked (the CLI asks)', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'defrost-doctor-fast-'));
+    try {
+      const without = await runDoctor({ env: { PATH: empty } });
+      expect(without.checks.some((c) => c.id === 'fast-restore')).toBe(false);
+      const asked = await runDoctor({ env: { PATH: empty }, fastRestoreBinary: join(empty, 'nothing') });
+      expect(asked.checks.find((c) => c.id === 'fast-restore')?.status).toBe('warn');
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 });
