@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
  */
 const GET_CURRENT = '_ZN2v87Isolate10GetCurrentEv';
 const MEMORY_PRESSURE = '_ZN2v87Isolate26MemoryPressureNotificationENS_19MemoryPressureLevelE';
+const NONE = 0;
 const CRITICAL = 2;
 
 type AsyncFn = { async: (...args: unknown[]) => void };
@@ -29,13 +30,25 @@ function bind(): { isolate: unknown; notify: AsyncFn } {
   return bound;
 }
 
-/** Critical memory-pressure notification, then the given full GC. Resolves when both are done. */
-export async function shrinkHeap(gc?: () => void): Promise<void> {
+function notifyLevel(level: number): Promise<void> {
   const { isolate, notify } = bind();
-  await new Promise<void>((resolve, reject) =>
-    notify.async(isolate, CRITICAL, (error: unknown) => (error ? reject(error) : resolve())),
+  return new Promise<void>((resolve, reject) =>
+    notify.async(isolate, level, (error: unknown) => (error ? reject(error) : resolve())),
   );
+}
+
+/**
+ * Critical memory-pressure notification, then the given full GC, then the pressure is lifted.
+ * Resolves when all are done.
+ *
+ * V8 keeps the last level it was told, and while it is not kNone it optimizes for memory: it grows
+ * the heap conservatively and collects more often. Left at kCritical, the frozen server (and every
+ * copy restored from it) would stay in that mode for good; Node never lifts it by itself.
+ */
+export async function shrinkHeap(gc?: () => void): Promise<void> {
+  await notifyLevel(CRITICAL);
   // Let the interrupt V8 queued run on this thread before collecting the rest.
   await new Promise((resolve) => setImmediate(resolve));
   gc?.();
+  await notifyLevel(NONE);
 }
