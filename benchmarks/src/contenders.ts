@@ -9,7 +9,14 @@ import { performance } from 'node:perf_hooks';
 import { readRestoreFacts } from './criu-stats.js';
 import type { RestorerReply } from './helpers/core-restorer.js';
 import type { ContenderId, ContenderInfo, CriuRestoreStats } from './model.js';
-import { commOf, descendantsOf, describeExit, type ProcessControl, type Tracked } from './process/control.js';
+import {
+  commOf,
+  descendantsOf,
+  describeExit,
+  type ProcessControl,
+  pidExists,
+  type Tracked,
+} from './process/control.js';
 
 export interface RunExtras {
   /** The restore time the restorer itself reported. */
@@ -57,6 +64,14 @@ export interface ServerHandle {
   /** The PID of the process that serves (the restored server, not its launcher). */
   serverPid(): Promise<number>;
   extras(): Promise<RunExtras>;
+  /**
+   * performance.now() at which every page of the restored server was in memory (restores only):
+   * for an eager restore, when the copy reported ready (CRIU restores every page before the
+   * server resumes); with lazy pages, when the lazy-pages daemon, which exits once it has
+   * delivered the last page, was gone. Call it right after the first response: it watches the
+   * daemon while the other probes run.
+   */
+  pagesResident?(): Promise<number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -119,6 +134,25 @@ async function restoredPidBelow(rootPid: number): Promise<number | undefined> {
   return undefined;
 }
 
+/** The `criu lazy-pages` daemon below a restorer, if one runs. */
+async function lazyPagesDaemonBelow(rootPid: number): Promise<number | undefined> {
+  for (const pid of await descendantsOf(rootPid)) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').includes('lazy-pages')) return pid;
+  }
+  return undefined;
+}
+
+/** performance.now() once the PID is gone, polled every 2 ms; undefined after timeoutMs. */
+async function goneAt(pid: number, timeoutMs: number): Promise<number | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  while (await pidExists(pid)) {
+    if (performance.now() > deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return performance.now();
+}
+
 /** A whole restore command per run (`defrost restore DIR`, `node .../bin.js restore DIR`, or the stand-in). */
 export function restoreCommandContender(o: {
   id: ContenderId;
@@ -165,6 +199,15 @@ export function restoreCommandContender(o: {
             ...(criu ? { criu } : {}),
             ...(restorePath ? { restorePath } : {}),
           };
+        },
+        async pagesResident() {
+          const lookedAt = performance.now();
+          const daemon = await lazyPagesDaemonBelow(t.pid);
+          if (daemon !== undefined) return goneAt(daemon, 60_000);
+          // A daemon already done by the first response: that is the bound we know.
+          if (o.args.includes('--lazy-pages')) return lookedAt;
+          const reported = await line();
+          return reported ? startedAt + reported.ms : undefined;
         },
         stop: async () => {
           await o.pc.stop(t);
@@ -255,6 +298,11 @@ export async function coreApiContender(o: {
             ...(restored?.checksMs !== undefined ? { checksMs: restored.checksMs } : {}),
             ...(criu ? { criu } : {}),
           };
+        },
+        async pagesResident() {
+          // restore() here is eager: every page is in memory before the server resumes.
+          await outcome;
+          return restored ? startedAt + restored.readyMs : undefined;
         },
         async stop() {
           await outcome;

@@ -16,6 +16,7 @@ export type ContenderId = (typeof CONTENDER_IDS)[number];
 export const METRICS = [
   { key: 'timeToFirstResponseMs', label: 'time to first response', unit: 'ms', better: 'lower' },
   { key: 'timeToFullyServedMs', label: 'time to fully served (page+CSS+feed)', unit: 'ms', better: 'lower' },
+  { key: 'allPagesResidentMs', label: 'time until every page is in memory', unit: 'ms', better: 'lower' },
   { key: 'first100P50Ms', label: 'first 100 requests p50', unit: 'ms', better: 'lower' },
   { key: 'first100P99Ms', label: 'first 100 requests p99', unit: 'ms', better: 'lower' },
   { key: 'first1000P50Ms', label: 'first 1,000 requests p50', unit: 'ms', better: 'lower' },

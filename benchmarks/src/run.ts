@@ -469,6 +469,8 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
           const ttfr = first.atMs - h.startedAt;
           push('timeToFirstResponseMs', ttfr);
           const parts = [`first 200 ${fmtMs(ttfr)}`];
+          // Watched while the other probes run: lazy pages keep streaming in after the first 200.
+          const resident = kind === 'latency' ? h.pagesResident?.() : undefined;
           if (kind === 'latency') {
             if (c.full) {
               const fully = (await fetchAll(c.origin, seeding.visit)) - h.startedAt;
@@ -488,6 +490,11 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
               `first 100 p50/p99 ${fmtMs(percentile(first100, 50))}/${fmtMs(percentile(first100, 99))}`,
               `rss ${rss.toFixed(0)} MB`,
             );
+            const residentAt = await resident;
+            if (residentAt !== undefined) {
+              push('allPagesResidentMs', residentAt - h.startedAt);
+              parts.push(`all pages in memory ${fmtMs(residentAt - h.startedAt)}`);
+            }
             const extras = await h.extras();
             push('reportedRestoreMs', extras.reportedRestoreMs);
             push('restoreChecksMs', extras.checksMs);

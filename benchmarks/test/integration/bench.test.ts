@@ -115,6 +115,18 @@ describe('pnpm bench --quick --json on the fixture app', () => {
       expectPositiveSummary(doc.contenders.floor[key], `floor.${key}`);
     }
     expectPositiveSummary(doc.contenders.defrost.reportedRestoreMs, 'defrost.reportedRestoreMs');
+    // Every page in memory: eager restores when ready, lazy ones when the daemon has delivered the last.
+    for (const id of ['defrost', 'defrost (lazy pages)', 'defrost (core API)']) {
+      expectPositiveSummary(doc.contenders[id].allPagesResidentMs, `${id}.allPagesResidentMs`);
+    }
+    expect(doc.contenders.cold.allPagesResidentMs).toBeUndefined();
+    // The measured starts of `defrost restore` (the command as installed) took the native fast path.
+    expect(doc.contenderInfo.defrost.command).toMatch(/^defrost restore /);
+    expect(doc.contenderInfo.defrost.restorePaths).toMatch(
+      /^fast path \(no Node\) in (\d+) of \1 measured starts$/,
+    );
+    expect(doc.contenderInfo['defrost (node CLI)'].command).toMatch(/^node .*dist\/bin\.js restore /);
+    expectPositiveSummary(doc.contenders['defrost (node CLI)'].timeToFirstResponseMs, 'node CLI');
     // compile cache: measured on Node >= 22.1, otherwise skipped with the reason
     if (doc.contenders['cold+compile-cache']) {
       expectPositiveSummary(doc.contenders['cold+compile-cache'].timeToFirstResponseMs, 'cold+compile-cache');
