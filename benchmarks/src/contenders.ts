@@ -206,8 +206,14 @@ export function restoreCommandContender(o: {
           if (daemon !== undefined) return goneAt(daemon, 60_000);
           // A daemon already done by the first response: that is the bound we know.
           if (o.args.includes('--lazy-pages')) return lookedAt;
-          const reported = await line();
-          return reported ? startedAt + reported.ms : undefined;
+          // The restorer may print its line a little after the server answered (the full path
+          // writes the launch plan first): wait for it.
+          for (const deadline = performance.now() + 5_000; performance.now() < deadline; ) {
+            const reported = await line();
+            if (reported) return startedAt + reported.ms;
+            await new Promise((resolve) => setTimeout(resolve, 2));
+          }
+          return undefined;
         },
         stop: async () => {
           await o.pc.stop(t);

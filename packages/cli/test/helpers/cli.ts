@@ -168,3 +168,12 @@ export async function waitGone(pid: number, timeoutMs = 10_000): Promise<boolean
   }
   return !isAlive(pid);
 }
+
+/** SIGKILLs restored servers a failed test left running (by PID), waits until gone, forgets them. */
+export async function killLeftovers(pids: Set<number>): Promise<void> {
+  for (const pid of pids) {
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await waitGone(pid);
+  }
+  pids.clear();
+}

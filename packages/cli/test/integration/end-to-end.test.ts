@@ -4,13 +4,12 @@
  * intact, SIGTERM through the CLI to a graceful shutdown whose exit code comes back.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, isAlive, runCli, startCli, stopAll, waitGone } from '../helpers/cli.js';
+import { FIXTURES, killLeftovers, runCli, startCli, stopAll, waitGone } from '../helpers/cli.js';
 import { fakeImage } from '../helpers/fake-image.js';
+import { freePort, getJson } from '../helpers/http.js';
 
 const APP = join(FIXTURES, 'counter-app.mjs');
 
@@ -18,26 +17,6 @@ interface Count {
   count: number;
   bootId: string;
   pid: number;
-}
-
-async function getJson<T>(port: number, path: string): Promise<T> {
-  const res = await request(`http://127.0.0.1:${port}${path}`, {
-    headersTimeout: 10_000,
-    bodyTimeout: 10_000,
-  });
-  expect(res.statusCode).toBe(200);
-  return (await res.body.json()) as T;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** PIDs of restored servers seen in "restored ... (pid P)" lines: killed after a failed test. */
@@ -60,11 +39,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await stopAll();
-  for (const pid of restoredPids) {
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await waitGone(pid);
-  }
-  restoredPids.clear();
+  await killLeftovers(restoredPids);
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });

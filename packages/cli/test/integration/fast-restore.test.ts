@@ -6,13 +6,20 @@
  * that fails all end in the full path, which restores anyway.
  */
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchPlanFile } from '@defrost/core';
-import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, isAlive, type RunningCli, runCli, startCli, stopAll, waitGone } from '../helpers/cli.js';
+import {
+  FIXTURES,
+  killLeftovers,
+  type RunningCli,
+  runCli,
+  startCli,
+  stopAll,
+  waitGone,
+} from '../helpers/cli.js';
+import { freePort, getJson } from '../helpers/http.js';
 
 const APP = join(FIXTURES, 'counter-app.mjs');
 
@@ -22,26 +29,6 @@ let cache: string;
 let restoreTmp: string;
 let frozenPort: number;
 let bootId: string;
-
-async function getJson<T>(port: number, path: string): Promise<T> {
-  const res = await request(`http://127.0.0.1:${port}${path}`, {
-    headersTimeout: 10_000,
-    bodyTimeout: 10_000,
-  });
-  expect(res.statusCode).toBe(200);
-  return (await res.body.json()) as T;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const restoredPids = new Set<number>();
 
@@ -84,11 +71,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await stopAll();
-  for (const pid of restoredPids) {
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await waitGone(pid);
-  }
-  restoredPids.clear();
+  await killLeftovers(restoredPids);
   // Every copy's private directory is removed by its restorer, on either path.
   expect(await readdir(restoreTmp)).toEqual([]);
 });

@@ -18,6 +18,28 @@
  *   and exits with its status (128+N for signal N), which the namespace's shell passes on. perl is
  *   Essential on Debian and starts in ~2 ms.
  */
+/**
+ * What a copy inherits, by CRIU --inherit-fd key: descriptors 3-7 of the restore command (0 is
+ * /dev/null, 1 and 2 CRIU's own output). The native launcher (packages/cli/native) sets up the
+ * same layout. Undefined for images made before the images directory became a key.
+ */
+export function inheritedDescriptors(stdio: {
+  readonly stdoutKey: string;
+  readonly stderrKey: string;
+  readonly controlInKey: string;
+  readonly controlOutKey: string;
+  readonly imagesDirKey?: string | undefined;
+}): { fd: number; key: string }[] | undefined {
+  if (!stdio.imagesDirKey) return undefined;
+  return [
+    { fd: 3, key: stdio.stdoutKey },
+    { fd: 4, key: stdio.stderrKey },
+    { fd: 5, key: stdio.controlInKey },
+    { fd: 6, key: stdio.controlOutKey },
+    { fd: 7, key: stdio.imagesDirKey },
+  ];
+}
+
 export interface RestoreCommandInput {
   readonly imageDir: string;
   /** A private directory (0700) for logs, sockets and the action script. */

@@ -26,9 +26,9 @@
  *                                    for the copy's private directory
  *   eager-env <K=V> / lazy-env <K=V> variables the command adds to the environment
  *
- * Descriptors (the same layout as launcher.ts): 0 /dev/null, 1 and 2 CRIU's own output, 3 the
- * server's stdout, 4 its stderr, 5 the settings file, 6 the control pipe's write end, 7 the image
- * directory.
+ * Descriptors (inheritedDescriptors() in criu-restore-command.ts): 0 /dev/null, 1 and 2 CRIU's
+ * own output, 3 the server's stdout, 4 its stderr, 5 the settings file, 6 the control pipe's write
+ * end, 7 the image directory.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
@@ -36,7 +36,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, ensureCacheDir, fileIdentity } from '../cache.js';
 import { type ImageManifest, MANIFEST_FILE } from '../image/manifest.js';
-import { ACTION_SCRIPT, restoreCommand } from './criu-restore-command.js';
+import { ACTION_SCRIPT, inheritedDescriptors, restoreCommand } from './criu-restore-command.js';
 
 export const LAUNCH_PLAN_FORMAT = 'defrost-launch-plan 1';
 /** Stands for the copy's private directory in a plan's arguments and variables. */
@@ -90,15 +90,8 @@ export async function launchPlanText(
   const realNode = await realpath(input.nodePath);
   // The restored process maps the binary named in the manifest; only that one was hash-checked.
   if (realNode !== (await realpath(manifest.node.execPath).catch(() => ''))) return undefined;
-  const { stdoutKey, stderrKey, controlInKey, controlOutKey, imagesDirKey } = manifest.stdio;
-  if (!imagesDirKey) return undefined;
-  const inherit = [
-    { fd: 3, key: stdoutKey },
-    { fd: 4, key: stderrKey },
-    { fd: 5, key: controlInKey },
-    { fd: 6, key: controlOutKey },
-    { fd: 7, key: imagesDirKey },
-  ];
+  const inherit = inheritedDescriptors(manifest.stdio);
+  if (!inherit) return undefined;
   const command = (lazyPages: boolean) =>
     restoreCommand({
       imageDir: input.imageDir,

@@ -14,7 +14,13 @@ import { type DefrostError, RestoreError } from '../errors.js';
 import { currentHostFacts, type ImageManifest, verifyImage } from '../image/index.js';
 import { emitProcessWarning } from '../image/warning.js';
 import { signalPid, stopPid, waitForPidGone } from '../process/pid.js';
-import { ACTION_SCRIPT, exitStatusOf, LAZY_DAEMON_FAILED, restoreCommand } from './criu-restore-command.js';
+import {
+  ACTION_SCRIPT,
+  exitStatusOf,
+  inheritedDescriptors,
+  LAZY_DAEMON_FAILED,
+  restoreCommand,
+} from './criu-restore-command.js';
 import { type KdatCachePaths, kdatCachePaths } from './kdat-cache.js';
 import { writeLaunchPlan } from './launch-plan.js';
 
@@ -177,23 +183,13 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
   });
 
   const checksMs = performance.now() - started;
-  const stdio = manifest.stdio;
-  if (!stdio.imagesDirKey) {
+  const inherit = inheritedDescriptors(manifest.stdio);
+  if (!inherit) {
     throw new RestoreError(
       `image ${dir} was made by an older defrost (no imagesDirKey in its manifest); rebuild it`,
-      {
-        step: 'verify',
-      },
+      { step: 'verify' },
     );
   }
-  // Launcher descriptors: 0 none, 1/2 criu's own output (captured), then what the copy inherits.
-  const inherit = [
-    { fd: 3, key: stdio.stdoutKey },
-    { fd: 4, key: stdio.stderrKey },
-    { fd: 5, key: stdio.controlInKey },
-    { fd: 6, key: stdio.controlOutKey },
-    { fd: 7, key: stdio.imagesDirKey },
-  ];
   const kdat = options.kdatCache === false ? undefined : await kdatCachePaths(criu.version.text);
   const launch = (lazyPages: boolean): Promise<Launched> =>
     launchCopy({
