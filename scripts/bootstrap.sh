@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings a fresh Debian machine (or a fresh clone) to the point where tests and the benchmark run:
-# CRIU >= 4.2, the browser used by the end-to-end tests, the workspace's dependencies, a build.
+# CRIU >= 4.2, a C compiler (the native fast path of restore), the browser used by the end-to-end
+# tests, the workspace's dependencies, a build.
 # Every step is skipped quickly when already done, so `pnpm test` and `pnpm bench` call it each time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 if [[ $(id -u) -eq 0 ]]; then
   bash scripts/install-criu.sh
+  bash scripts/install-build-tools.sh
   bash scripts/install-test-tools.sh
 else
   command -v criu >/dev/null || say "warning: criu is missing and this is not root; run 'sudo bash scripts/install-criu.sh'"
