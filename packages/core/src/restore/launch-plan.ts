@@ -31,7 +31,7 @@
  * end, 7 the image directory.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, ensureCacheDir, fileIdentity } from '../cache.js';
@@ -155,10 +155,32 @@ export async function writeLaunchPlan(input: LaunchPlanInput, dir = cacheDir()):
     const planTemp = temp(file);
     await writeFile(planTemp, text, { mode: 0o600 });
     await rename(planTemp, file);
+    await pruneLaunchPlans(dir);
     return true;
   } catch {
     return false;
   }
+}
+
+/** Drops the plans of images that no longer exist (deleted images would otherwise leave them forever). */
+export async function pruneLaunchPlans(dir = cacheDir()): Promise<number> {
+  const names = (await readdir(dir).catch(() => [])).filter((n) => /^launch-[0-9a-f]{16}\.plan$/.test(n));
+  let pruned = 0;
+  for (const name of names) {
+    const text = await readFile(join(dir, name), 'utf8').catch(() => '');
+    const image = /^image (.*)$/m.exec(text)?.[1];
+    if (
+      image !== undefined &&
+      (await stat(image).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
+    await rm(join(dir, name), { force: true });
+    pruned++;
+  }
+  return pruned;
 }
 
 /** Drops an image's plan (after a failed restore, so the next start does not try it first). */

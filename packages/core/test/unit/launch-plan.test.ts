@@ -16,6 +16,7 @@ import {
   LAUNCH_PLAN_FORMAT,
   launchPlanFile,
   launchPlanText,
+  pruneLaunchPlans,
   writeLaunchPlan,
 } from '../../src/restore/launch-plan.js';
 
@@ -152,6 +153,20 @@ describe('launch plans', () => {
     expect(await fileIdentity(script)).toBe(before);
     await forgetLaunchPlan(imageDir, cache);
     await expect(stat(file)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('of images that no longer exist are pruned when another plan is written', async () => {
+    const gone = join(root, 'gone');
+    await mkdir(gone);
+    await writeFile(join(gone, 'defrost.json'), '{}');
+    expect(await writeLaunchPlan({ ...input(manifestFor([])), imageDir: gone }, cache)).toBe(true);
+    const goneFile = launchPlanFile(gone, cache);
+    await stat(goneFile);
+    await rm(gone, { recursive: true });
+    expect(await writeLaunchPlan(input(), cache)).toBe(true);
+    await expect(stat(goneFile)).rejects.toThrow(/ENOENT/);
+    await stat(launchPlanFile(imageDir, cache));
+    expect(await pruneLaunchPlans(cache)).toBe(0);
   });
 
   it('are not written into a cache directory others can write to', async () => {
