@@ -85,6 +85,7 @@ static _Noreturn void full_path(const char *format, ...) {
   args[2] = script;
   for (int i = 1; i < argc; i++) args[i + 2] = original_argv[i];
   sigprocmask(SIG_SETMASK, &original_mask, NULL);
+  signal(SIGPIPE, SIG_DFL);
   execvp("node", args);
   fprintf(stderr, "defrost: error: cannot start node to run %s: %s; is Node.js on PATH?\n", script,
           strerror(errno));
@@ -510,6 +511,9 @@ int main(int argc, char **argv) {
   clock_gettime(CLOCK_REALTIME, &wall);
   long long started_epoch_ms = (long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
   original_argv = argv;
+  /* As the full path (Node ignores SIGPIPE): a closed stderr must not kill the supervisor, and
+   * with it the copy. The child gets the default back before exec. */
+  signal(SIGPIPE, SIG_IGN);
   const char *debug_env = getenv("DEFROST_DEBUG");
   debug_enabled = debug_env && strcmp(debug_env, "1") == 0;
   sigprocmask(SIG_SETMASK, NULL, &original_mask);
@@ -598,6 +602,7 @@ int main(int argc, char **argv) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
     const int sources[FD_COUNT] = {null_fd, output_fd, output_fd, 1, 2, settings_fd, control[1], image_fd};
     arrange_descriptors(sources);
     execvpe(command[0], command, env);
