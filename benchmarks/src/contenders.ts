@@ -14,8 +14,8 @@ import {
   descendantsOf,
   describeExit,
   type ProcessControl,
-  pidExists,
   type Tracked,
+  waitGone,
 } from './process/control.js';
 
 export interface RunExtras {
@@ -143,16 +143,6 @@ async function lazyPagesDaemonBelow(rootPid: number): Promise<number | undefined
   return undefined;
 }
 
-/** performance.now() once the PID is gone, polled every 2 ms; undefined after timeoutMs. */
-async function goneAt(pid: number, timeoutMs: number): Promise<number | undefined> {
-  const deadline = performance.now() + timeoutMs;
-  while (await pidExists(pid)) {
-    if (performance.now() > deadline) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  return performance.now();
-}
-
 /** A whole restore command per run (`defrost restore DIR`, `node .../bin.js restore DIR`, or the stand-in). */
 export function restoreCommandContender(o: {
   id: ContenderId;
@@ -203,7 +193,8 @@ export function restoreCommandContender(o: {
         async pagesResident() {
           const lookedAt = performance.now();
           const daemon = await lazyPagesDaemonBelow(t.pid);
-          if (daemon !== undefined) return goneAt(daemon, 60_000);
+          if (daemon !== undefined)
+            return (await waitGone(daemon, 60_000, 2)) ? performance.now() : undefined;
           // A daemon already done by the first response: that is the bound we know.
           if (o.args.includes('--lazy-pages')) return lookedAt;
           // The restorer may print its line a little after the server answered (the full path

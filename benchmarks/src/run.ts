@@ -273,20 +273,18 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
       skipped['cold+compile-cache'] = cc.reason;
       io.progress(`cold+compile-cache: skipped: ${cc.reason}`);
     }
+    const floorVia = restoreVia(floorDir);
     contenders.push(
-      (() => {
-        const via = restoreVia(floorDir);
-        return restoreCommandContender({
-          id: 'floor',
-          pc: io.pc,
-          ...via,
-          imageDir: floorDir,
-          env: { ...floorEnv, DEFROST_DEBUG: '1' },
-          origin: floorOrigin,
-          command: `${via.command} (image of node ${relativeToRepo(paths.floorServer)})`,
-          full: false,
-        });
-      })(),
+      restoreCommandContender({
+        id: 'floor',
+        pc: io.pc,
+        ...floorVia,
+        imageDir: floorDir,
+        env: { ...floorEnv, DEFROST_DEBUG: '1' },
+        origin: floorOrigin,
+        command: `${floorVia.command} (image of node ${relativeToRepo(paths.floorServer)})`,
+        full: false,
+      }),
     );
 
     // --- Steady state: a cold-started server on its own port, loaded for a long time, then measured
@@ -349,7 +347,6 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
 
       // --- Rounds, interleaved: every contender once per session kind per round.
       const samples = new Map<ContenderId, Samples>(contenders.map((c) => [c.id, {}]));
-      restorePaths.clear();
       const curves = new Map<ContenderId, number[][]>(contenders.map((c) => [c.id, []]));
       const totalRounds = args.warmupRounds + args.runs;
       for (let round = 0; round < totalRounds; round++) {

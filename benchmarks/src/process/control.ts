@@ -84,12 +84,12 @@ export async function commOf(pid: number): Promise<string | undefined> {
   return (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => undefined))?.trim();
 }
 
-/** Waits until the PID is gone from /proc (zombies included); false on timeout. */
-export async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+/** Waits until the PID is gone from /proc (zombies included), polling every intervalMs; false on timeout. */
+export async function waitGone(pid: number, timeoutMs: number, intervalMs = 10): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   while (await pidExists(pid)) {
     if (performance.now() > deadline) return false;
-    await sleep(10);
+    await sleep(intervalMs);
   }
   return true;
 }

@@ -170,11 +170,10 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
     throw new RestoreError(cause.message, { step: 'criu', cause });
   });
   let warned = false;
-  const host = { ...(await currentHostFacts()), criuVersion: criu.version.text };
   const manifest = await verifyImage(dir, {
     ...(options.signingKey !== undefined ? { signingKey: options.signingKey } : {}),
     requireSignature: options.requireSignature ?? false,
-    host,
+    host: { ...(await currentHostFacts()), criuVersion: criu.version.text },
     skipHashes: options.skipVerify ?? false,
     onWarning: (w) => {
       warned = true;
