@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -44,16 +44,31 @@ export async function readCacheJson<T>(name: string, dir = cacheDir()): Promise<
   }
 }
 
-/** Atomic (temp file + rename), 0600; failures are ignored: a cache is never worth an error. */
-export async function writeCacheJson(name: string, value: unknown, dir = cacheDir()): Promise<void> {
-  if (!(await ensureCacheDir(dir))) return;
+/**
+ * Writes a file into the cache atomically (temp file + rename): a reader never sees half of it.
+ * False when the cache cannot be used or the write failed: a cache is never worth an error.
+ */
+export async function writeCacheFile(
+  name: string,
+  text: string,
+  o: { readonly mode?: number; readonly dir?: string } = {},
+): Promise<boolean> {
+  const dir = o.dir ?? cacheDir();
+  if (!(await ensureCacheDir(dir))) return false;
   const temp = join(dir, `.${name}.${randomBytes(6).toString('hex')}`);
   try {
-    await writeFile(temp, JSON.stringify(value), { mode: 0o600 });
+    await writeFile(temp, text, { mode: o.mode ?? 0o600 });
     await rename(temp, join(dir, name));
+    return true;
   } catch {
-    // best effort
+    await rm(temp, { force: true }).catch(() => undefined);
+    return false;
   }
+}
+
+/** Atomic, 0600, best effort (writeCacheFile). */
+export async function writeCacheJson(name: string, value: unknown, dir = cacheDir()): Promise<void> {
+  await writeCacheFile(name, JSON.stringify(value), { dir });
 }
 
 /**

@@ -30,11 +30,10 @@
  * own output, 3 the server's stdout, 4 its stderr, 5 the settings file, 6 the control pipe's write
  * end, 7 the image directory.
  */
-import { randomBytes } from 'node:crypto';
-import { readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { release } from 'node:os';
-import { join } from 'node:path';
-import { cacheDir, ensureCacheDir, fileIdentity } from '../cache.js';
+import { basename, join } from 'node:path';
+import { cacheDir, fileIdentity, writeCacheFile } from '../cache.js';
 import { type ImageManifest, MANIFEST_FILE } from '../image/manifest.js';
 import { ACTION_SCRIPT, inheritedDescriptors, restoreCommand } from './criu-restore-command.js';
 
@@ -134,27 +133,25 @@ export async function launchPlanText(
   return `${lines.join('\n')}\n`;
 }
 
+const ACTION_SCRIPT_NAME = 'restore-action-1.sh';
+
 /** Writes (atomically) the shared action script and the plan; best effort, like every cache. */
 export async function writeLaunchPlan(input: LaunchPlanInput, dir = cacheDir()): Promise<boolean> {
-  if (!(await ensureCacheDir(dir))) return false;
-  const actionScript = join(dir, 'restore-action-1.sh');
-  const temp = (path: string) => `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const actionScript = join(dir, ACTION_SCRIPT_NAME);
   try {
     // Rewritten only when it differs: a new file would void every plan that checks the old one.
-    if ((await readFile(actionScript, 'utf8').catch(() => '')) !== ACTION_SCRIPT) {
-      const scriptTemp = temp(actionScript);
-      await writeFile(scriptTemp, ACTION_SCRIPT, { mode: 0o700 });
-      await rename(scriptTemp, actionScript);
-    }
+    if (
+      (await readFile(actionScript, 'utf8').catch(() => '')) !== ACTION_SCRIPT &&
+      !(await writeCacheFile(ACTION_SCRIPT_NAME, ACTION_SCRIPT, { mode: 0o700, dir }))
+    )
+      return false;
     const text = await launchPlanText(input, actionScript);
     const file = launchPlanFile(await realpath(input.imageDir), dir);
     if (text === undefined) {
       await rm(file, { force: true });
       return false;
     }
-    const planTemp = temp(file);
-    await writeFile(planTemp, text, { mode: 0o600 });
-    await rename(planTemp, file);
+    if (!(await writeCacheFile(basename(file), text, { dir }))) return false;
     await pruneLaunchPlans(dir);
     return true;
   } catch {
