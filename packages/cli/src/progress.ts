@@ -95,6 +95,8 @@ export function describeEvent(event: ProgressEvent): string | undefined {
       return `warming up: ${event.requests} requests, round ${event.rounds}${event.totalRounds ? `/${event.totalRounds}` : ''}`;
     case 'warmup-done':
       return `warmed up: ${warmupText(event.summary as WarmupSummaryLike) ?? 'done'}`;
+    case 'rehearsing':
+      return 'rehearsing the freeze (hooks, audit, CRIU preparation), then re-warming';
     case 'freezing':
       return 'freezing (audit, hooks, CRIU dump)';
     case 'checkpointed':

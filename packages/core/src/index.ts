@@ -26,7 +26,7 @@ export {
 } from './doctor/index.js';
 export * from './errors.js';
 export * from './image/index.js';
-export { type FreezeOptions, type FreezeResult, freeze } from './lifecycle/freeze.js';
+export { type FreezeOptions, type FreezeResult, freeze, rehearseFreeze } from './lifecycle/freeze.js';
 export {
   type CheckpointContext,
   describeFailures,

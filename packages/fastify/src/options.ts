@@ -39,8 +39,8 @@ export interface HeapOptions {
   /** Give memory back to the OS before the freeze (V8 critical memory pressure + GC); default
    * true. A smaller image restores faster (~3.4 ms per MB here). */
   readonly shrink?: boolean;
-  /** Rounds of warm-up to run again after shrinking, so code flushed by the collection is hot
-   * again in the image (default: a tenth of the warm-up, at least 20 but never more than the
+  /** Rounds of warm-up to run again after the rehearsal and the shrink, so that code they threw
+   * away is hot again in the image (default: a tenth of the warm-up, at least 20 but never more than the
    * warm-up itself; 0 to skip). */
   readonly rewarmRounds?: number;
 }
@@ -53,6 +53,11 @@ export interface DefrostPluginOptions {
   /** Per-kind policy for open resources found by the pre-freeze audit. */
   readonly audit?: AuditPolicy;
   readonly heap?: HeapOptions;
+  /** Rehearse the freeze (every hook, the audit and CRIU's preparation, without the dump) and
+   * re-warm before the real one, so that the image holds code optimized for what the freeze
+   * leaves behind; restored copies then serve their first second ~25% faster. Default true
+   * (DEFROST_REHEARSE=0 turns it off). */
+  readonly rehearse?: boolean;
   /** How long to wait for in-flight requests to finish before the freeze (default 10 s). */
   readonly drainTimeoutMs?: number;
   /** Environment to read DEFROST_* variables from (tests). */
@@ -64,6 +69,7 @@ export interface ResolvedOptions {
   readonly warmup: WarmupOptions | false;
   readonly audit: AuditPolicy | undefined;
   readonly heap: { readonly shrink: boolean; readonly rewarmRounds: number | undefined };
+  readonly rehearse: boolean;
   readonly drainTimeoutMs: number;
   readonly progressFile: string | undefined;
 }
@@ -114,6 +120,9 @@ export function resolveOptions(options: DefrostPluginOptions): ResolvedOptions {
     validateWarmup(options.warmup);
   }
   positiveInt(options.drainTimeoutMs, 'drainTimeoutMs');
+  if (options.rehearse !== undefined && typeof options.rehearse !== 'boolean') {
+    throw new DefrostOptionsError(`rehearse must be true or false, got ${JSON.stringify(options.rehearse)}`);
+  }
   if (
     options.heap?.rewarmRounds !== undefined &&
     (!Number.isInteger(options.heap.rewarmRounds) || options.heap.rewarmRounds < 0)
@@ -153,6 +162,7 @@ export function resolveOptions(options: DefrostPluginOptions): ResolvedOptions {
       shrink: options.heap?.shrink ?? env.DEFROST_SHRINK_HEAP !== '0',
       rewarmRounds: options.heap?.rewarmRounds,
     },
+    rehearse: options.rehearse ?? env.DEFROST_REHEARSE !== '0',
     drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
     progressFile: env.DEFROST_PROGRESS_FILE || undefined,
   };

@@ -8,6 +8,7 @@ import {
   progressReporter,
   type RestoreContext,
   RestoreError,
+  rehearseFreeze,
   reusePortListener,
   shrinkHeap,
 } from '@defrost/core';
@@ -58,16 +59,17 @@ function lostRaceWithClient(error: unknown): boolean {
  * dump; the audit then refuses the freeze (a connected socket cannot be frozen) and everything is
  * reopened. That is a lost race, not a fault: drain and try again a few times.
  */
-async function freezeRetryingRaces(
-  options: FreezeOptions,
+async function retryingRaces<T>(
+  what: 'freeze' | 'rehearsal',
+  attemptOnce: () => Promise<T>,
   warn: (message: string) => void,
-): Promise<FreezeResult> {
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await freeze(options);
+      return await attemptOnce();
     } catch (error) {
       if (attempt >= RACE_ATTEMPTS || !lostRaceWithClient(error)) throw error;
-      warn(`a client connected during the freeze (attempt ${attempt} of ${RACE_ATTEMPTS}); draining again`);
+      warn(`a client connected during the ${what} (attempt ${attempt} of ${RACE_ATTEMPTS}); draining again`);
     }
   }
 }
@@ -180,44 +182,55 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
         );
         report({ step: 'warmup-done', summary: warmup });
       }
+      const freezeOptions: FreezeOptions = {
+        imageDir: request.imageDir,
+        mode: request.mode,
+        force: request.force,
+        ...(options.audit ? { auditPolicy: options.audit } : {}),
+        onWarning: (m) => log.warn(`defrost: ${m}`),
+      };
+      const warn = (m: string): void => log.warn(`defrost: ${m}`);
+      if (options.rehearse) {
+        report({ step: 'rehearsing' });
+        await drainConnections(app.server, options.drainTimeoutMs);
+        const rehearsal = await retryingRaces('rehearsal', () => rehearseFreeze(freezeOptions), warn);
+        log.info(`defrost: rehearsed the freeze in ${Math.round(rehearsal.durationMs)} ms`);
+      }
       const { gc, warning } = findGc();
       if (warning) log.warn(`defrost: ${warning}`);
       if (options.heap.shrink) {
         const before = process.memoryUsage().rss;
         await shrinkHeap(gc);
         log.info(`defrost: heap shrunk, RSS ${mb(before)} -> ${mb(process.memoryUsage().rss)} MB`);
-        if (options.warmup !== false && warmup) {
-          const plan = warmupPlan(options.warmup, routes);
-          const rounds =
-            options.heap.rewarmRounds ??
-            Math.min(warmup.rounds, Math.max(20, Math.round(warmup.rounds / 10)));
-          if (rounds > 0) {
-            const rewarm = await runWarmup(serverOrigin(app), { ...plan, rounds, durationMs: undefined });
-            log.info(
-              `defrost: re-warmed after shrinking: ${rewarm.requests} requests (p50 ${rewarm.firstRoundP50Ms} -> ${rewarm.lastRoundP50Ms} ms)`,
-            );
-          }
+      }
+      if (warmup && (options.heap.shrink || options.rehearse)) {
+        const plan = warmupPlan(options.warmup || {}, routes);
+        const rounds =
+          options.heap.rewarmRounds ?? Math.min(warmup.rounds, Math.max(20, Math.round(warmup.rounds / 10)));
+        if (rounds > 0) {
+          const rewarm = await runWarmup(serverOrigin(app), { ...plan, rounds, durationMs: undefined });
+          log.info(
+            `defrost: re-warmed: ${rewarm.requests} requests (p50 ${rewarm.firstRoundP50Ms} -> ${rewarm.lastRoundP50Ms} ms)`,
+          );
         }
       }
       report({ step: 'freezing' });
       // In-flight requests finish while the app's resources (database...) are still open; the
       // drain registered as a resource runs again after the app's hooks, for late arrivals.
       await drainConnections(app.server, options.drainTimeoutMs);
-      const result = await freezeRetryingRaces(
-        {
-          imageDir: request.imageDir,
-          mode: request.mode,
-          force: request.force,
-          ...(options.audit ? { auditPolicy: options.audit } : {}),
-          ...(warmup ? { warmup } : {}),
-          beforeDump: () => {
-            // After a shrink and re-warm, a full collection here would flush some of what the
-            // re-warm compiled; without a shrink, collect the warm-up's garbage.
-            if (gc && !options.heap.shrink) collectGarbage(gc);
-          },
-          onWarning: (m) => log.warn(`defrost: ${m}`),
-        },
-        (m) => log.warn(`defrost: ${m}`),
+      const result = await retryingRaces(
+        'freeze',
+        () =>
+          freeze({
+            ...freezeOptions,
+            ...(warmup ? { warmup } : {}),
+            beforeDump: () => {
+              // After a shrink and re-warm, a full collection here would flush some of what the
+              // re-warm compiled; without a shrink, collect the warm-up's garbage.
+              if (gc && !options.heap.shrink) collectGarbage(gc);
+            },
+          }),
+        warn,
       );
       if (result.restored) {
         restored = true;

@@ -1,16 +1,17 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { auditOpenResources, formatAuditErrors, type ListeningSocket } from '../audit/index.js';
-import { loadLibcriu } from '../criu/libcriu.js';
+import { type Libcriu, loadLibcriu } from '../criu/libcriu.js';
 import { readLogExcerpt } from '../criu/log.js';
 import type { CriuLogLevel } from '../criu/options.js';
-import { startCriuService } from '../criu/service.js';
+import { type CriuService, startCriuService } from '../criu/service.js';
 import { CheckpointError, DefrostError } from '../errors.js';
 import {
   assertImageTarget,
   createStagingDir,
   currentHostFacts,
   discardStaging,
+  type HostFacts,
   type ImageManifest,
   type ManifestFacts,
   rememberVerified,
@@ -95,17 +96,27 @@ function restoredSession(placeholders: Placeholders, imageCreatedAt: string): Re
   };
 }
 
-/**
- * Dumps the calling process with CRIU and keeps it running.
- *
- * Resolves `{ restored: false }` in the original once the image is sealed, and
- * `{ restored: true }` in every copy restored from it. The original is always left running:
- * the image is sealed (hashed, manifest written, renamed into place) by the original after the
- * dump, and a caller that only wanted the image exits afterwards. On failure nothing that looks
- * like an image is left behind and the process goes on as before.
- */
-export async function checkpoint(options: CheckpointOptions): Promise<CheckpointResult> {
-  const started = performance.now();
+interface DumpPreparation {
+  readonly libcriu: Libcriu;
+  readonly host: HostFacts;
+  readonly createdAt: string;
+  readonly stagingDir: string;
+  readonly service: CriuService;
+  readonly imagesDirFd: number;
+  readonly placeholders: Placeholders;
+}
+
+function asPrepareError(error: unknown): DefrostError {
+  return error instanceof DefrostError
+    ? error
+    : new CheckpointError(`checkpoint failed before CRIU ran: ${(error as Error).message}`, {
+        step: 'prepare',
+        cause: error,
+      });
+}
+
+/** Everything up to CRIU's dump. On failure, all of it is undone before the error is thrown. */
+async function prepareDump(options: CheckpointOptions): Promise<DumpPreparation> {
   const libcriu = (() => {
     try {
       return loadLibcriu();
@@ -124,7 +135,6 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
   });
   let imagesDirFd = -1;
   let placeholders: Placeholders | undefined;
-  let result: number;
   try {
     if (options.reusePort !== false && options.listening) setReusePort(options.listening);
     imagesDirFd = openSync(stagingDir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -140,20 +150,54 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
     // Memory freed by the beforeCheckpoint hooks (database caches, buffers) often stays in glibc's
     // heap; every page of it would be written to the image and read back at every restore.
     loadLibc().mallocTrim();
-    // From here until dump() returns, stdio goes to placeholder files: nothing may be logged.
-    result = libcriu.dump();
+    return { libcriu, host, createdAt, stagingDir, service, imagesDirFd, placeholders };
   } catch (error) {
     placeholders?.restoreOriginalStdio();
     placeholders?.closeControl();
     if (imagesDirFd >= 0) closeSync(imagesDirFd);
     await service.stop();
     await discardStaging(stagingDir);
-    throw error instanceof DefrostError
-      ? error
-      : new CheckpointError(`checkpoint failed before CRIU ran: ${(error as Error).message}`, {
-          step: 'prepare',
-          cause: error,
-        });
+    throw asPrepareError(error);
+  }
+}
+
+/** Undoes prepareDump: stdio back, control channel closed, CRIU stopped, nothing left on disk. */
+async function abandonDump(prepared: DumpPreparation): Promise<void> {
+  prepared.placeholders.restoreOriginalStdio();
+  prepared.placeholders.closeControl();
+  closeSync(prepared.imagesDirFd);
+  await prepared.service.stop();
+  await discardStaging(prepared.stagingDir);
+}
+
+/**
+ * Does everything a checkpoint does up to CRIU's dump, then undoes it: nothing is written and the
+ * process goes on as before. See `rehearseFreeze` for why that is worth doing.
+ */
+export async function rehearseCheckpoint(options: CheckpointOptions): Promise<void> {
+  await abandonDump(await prepareDump(options));
+}
+
+/**
+ * Dumps the calling process with CRIU and keeps it running.
+ *
+ * Resolves `{ restored: false }` in the original once the image is sealed, and
+ * `{ restored: true }` in every copy restored from it. The original is always left running:
+ * the image is sealed (hashed, manifest written, renamed into place) by the original after the
+ * dump, and a caller that only wanted the image exits afterwards. On failure nothing that looks
+ * like an image is left behind and the process goes on as before.
+ */
+export async function checkpoint(options: CheckpointOptions): Promise<CheckpointResult> {
+  const started = performance.now();
+  const prepared = await prepareDump(options);
+  const { libcriu, host, createdAt, stagingDir, service, imagesDirFd, placeholders } = prepared;
+  let result: number;
+  try {
+    // From here until dump() returns, stdio goes to placeholder files: nothing may be logged.
+    result = libcriu.dump();
+  } catch (error) {
+    await abandonDump(prepared);
+    throw asPrepareError(error);
   }
   closeSync(imagesDirFd);
 

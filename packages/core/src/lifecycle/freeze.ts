@@ -7,11 +7,17 @@ import {
   formatFinding,
   listeningSockets,
 } from '../audit/index.js';
-import { type CheckpointOptions, checkpoint } from '../checkpoint/checkpoint.js';
+import { type CheckpointOptions, checkpoint, rehearseCheckpoint } from '../checkpoint/checkpoint.js';
 import { CheckpointError, DefrostError, RestoreError } from '../errors.js';
 import type { ImageManifest } from '../image/index.js';
 import { reseedEntropy } from '../safety/entropy.js';
-import { describeFailures, type LifecycleRegistry, lifecycle, type RestoreContext } from './registry.js';
+import {
+  type CheckpointContext,
+  describeFailures,
+  type LifecycleRegistry,
+  lifecycle,
+  type RestoreContext,
+} from './registry.js';
 
 export interface FreezeOptions extends Omit<CheckpointOptions, 'listening'> {
   /** 'exit' (default): the caller ends the process after the image is sealed; 'continue': keep serving. */
@@ -34,6 +40,91 @@ export type FreezeResult =
     }
   | { readonly restored: true; readonly context: RestoreContext; readonly hooksMs: number };
 
+function reopenAfterFailure(registry: LifecycleRegistry) {
+  return async (error: unknown): Promise<never> => {
+    const failures = await registry.runAfterRestore({ reason: 'checkpoint-failed' });
+    if (failures.length > 0 && error instanceof Error) {
+      error.message += `\n  also, reopening after the failure: ${describeFailures(failures)}`;
+    }
+    throw error;
+  };
+}
+
+function asCheckpointError(error: unknown): DefrostError {
+  return error instanceof DefrostError
+    ? error
+    : new CheckpointError(`checkpoint failed: ${(error as Error).message}`, {
+        step: 'prepare',
+        cause: error,
+      });
+}
+
+/**
+ * The steps before CRIU: beforeCheckpoint hooks (reverse order), heap preparation, then the
+ * audit, which must come out clean. Each step is given `reopen` on failure.
+ */
+async function closeAndAudit(
+  options: FreezeOptions,
+  registry: LifecycleRegistry,
+  ctx: CheckpointContext,
+  reopen: (error: unknown) => Promise<never>,
+): Promise<AuditReport> {
+  const closeFailures = await registry.runBeforeCheckpoint(ctx);
+  if (closeFailures.length > 0) {
+    await reopen(
+      new CheckpointError(
+        `checkpoint aborted: ${describeFailures(closeFailures)}; the server keeps running`,
+        { step: 'lifecycle' },
+      ),
+    );
+  }
+  try {
+    await options.beforeDump?.();
+    const audit = await auditOpenResources(options.auditPolicy ? { policy: options.auditPolicy } : {});
+    assertAuditClean(audit);
+    for (const warning of audit.warnings)
+      options.onWarning?.(`accepted by audit policy: ${formatFinding(warning)}`);
+    return audit;
+  } catch (error) {
+    return reopen(asCheckpointError(error));
+  }
+}
+
+/**
+ * A freeze without the dump: every hook, the audit and the checkpoint's own preparation run, then
+ * everything is reopened (afterRestore hooks with reason 'rehearsal') and nothing is written.
+ *
+ * Why: the first freeze runs code the server never ran while it warmed up (closing and reopening
+ * resources, the audit, starting CRIU). That code gives new shapes to objects that Node's
+ * per-request machinery (timers, streams, nextTick) was optimized for, and V8 throws that
+ * optimized code away. An image made right after the first freeze holds the discarded code, and
+ * every restored copy recompiles it under its first requests. After a rehearsal, those shapes are
+ * already known: a short re-warm compiles code that the real freeze leaves intact.
+ */
+export async function rehearseFreeze(options: FreezeOptions): Promise<{ readonly durationMs: number }> {
+  const registry = options.registry ?? lifecycle;
+  const started = performance.now();
+  const reopen = reopenAfterFailure(registry);
+  const audit = await closeAndAudit(
+    options,
+    registry,
+    { mode: 'continue', imageDir: options.imageDir, rehearsal: true },
+    reopen,
+  );
+  try {
+    await rehearseCheckpoint({ ...options, listening: listeningSockets(audit) });
+  } catch (error) {
+    return reopen(asCheckpointError(error));
+  }
+  const failures = await registry.runAfterRestore({ reason: 'rehearsal' });
+  if (failures.length > 0) {
+    throw new CheckpointError(`reopening after the rehearsal failed: ${describeFailures(failures)}`, {
+      step: 'lifecycle',
+    });
+  }
+  return { durationMs: performance.now() - started };
+}
+
 /**
  * The whole freeze: beforeCheckpoint hooks (reverse order), heap preparation, audit, CRIU dump,
  * then afterRestore hooks (registration order) in the restored copy, or in the original when it
@@ -43,44 +134,18 @@ export type FreezeResult =
 export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
   const registry = options.registry ?? lifecycle;
   const mode = options.mode ?? 'exit';
-  const reopenAfterFailure = async (error: unknown): Promise<never> => {
-    const failures = await registry.runAfterRestore({ reason: 'checkpoint-failed' });
-    if (failures.length > 0 && error instanceof Error) {
-      error.message += `\n  also, reopening after the failure: ${describeFailures(failures)}`;
-    }
-    throw error;
-  };
-
-  const closeFailures = await registry.runBeforeCheckpoint({ mode, imageDir: options.imageDir });
-  if (closeFailures.length > 0) {
-    await reopenAfterFailure(
-      new CheckpointError(
-        `checkpoint aborted: ${describeFailures(closeFailures)}; the server keeps running`,
-        {
-          step: 'lifecycle',
-        },
-      ),
-    );
-  }
-
-  let audit: AuditReport;
+  const reopen = reopenAfterFailure(registry);
+  const audit = await closeAndAudit(
+    options,
+    registry,
+    { mode, imageDir: options.imageDir, rehearsal: false },
+    reopen,
+  );
   let result: Awaited<ReturnType<typeof checkpoint>>;
   try {
-    await options.beforeDump?.();
-    audit = await auditOpenResources(options.auditPolicy ? { policy: options.auditPolicy } : {});
-    assertAuditClean(audit);
-    for (const warning of audit.warnings)
-      options.onWarning?.(`accepted by audit policy: ${formatFinding(warning)}`);
     result = await checkpoint({ ...options, listening: listeningSockets(audit) });
   } catch (error) {
-    return reopenAfterFailure(
-      error instanceof DefrostError
-        ? error
-        : new CheckpointError(`checkpoint failed: ${(error as Error).message}`, {
-            step: 'prepare',
-            cause: error,
-          }),
-    );
+    return reopen(asCheckpointError(error));
   }
 
   if (!result.restored) {

@@ -5,6 +5,8 @@ export interface CheckpointContext {
   /** 'exit': the process ends after the image is written; 'continue': it keeps serving. */
   readonly mode: 'exit' | 'continue';
   readonly imageDir: string;
+  /** True for the rehearsal before the real freeze: nothing is dumped, afterRestore follows. */
+  readonly rehearsal: boolean;
 }
 
 /** Given to afterRestore hooks. */
@@ -12,9 +14,10 @@ export interface RestoreContext {
   /**
    * 'restored': this is a copy restored from the image; 'continued': the original, after a
    * successful checkpoint in 'continue' mode; 'checkpoint-failed': the original, after a failed
-   * checkpoint: everything closed for the freeze must be reopened.
+   * checkpoint: everything closed for the freeze must be reopened; 'rehearsal': the original,
+   * after the rehearsal that precedes a freeze (see `rehearseFreeze`).
    */
-  readonly reason: 'restored' | 'continued' | 'checkpoint-failed';
+  readonly reason: 'restored' | 'continued' | 'checkpoint-failed' | 'rehearsal';
   /** Restore-time settings, present when reason is 'restored'. */
   readonly settings?: RestoreSettings;
   readonly restoreId?: string;

@@ -12,7 +12,7 @@ describe('lifecycle registry', () => {
         afterRestore: () => void calls.push(`open ${name}`),
       });
     }
-    await registry.runBeforeCheckpoint({ mode: 'exit', imageDir: '/img' });
+    await registry.runBeforeCheckpoint({ mode: 'exit', imageDir: '/img', rehearsal: false });
     await registry.runAfterRestore({ reason: 'restored' });
     expect(calls).toEqual(['close cache', 'close log', 'close db', 'open db', 'open log', 'open cache']);
   });
@@ -28,7 +28,11 @@ describe('lifecycle registry', () => {
       },
     });
     registry.register({ name: 'c', beforeCheckpoint: async () => Promise.reject(new Error('c broke')) });
-    const failures = await registry.runBeforeCheckpoint({ mode: 'continue', imageDir: '/img' });
+    const failures = await registry.runBeforeCheckpoint({
+      mode: 'continue',
+      imageDir: '/img',
+      rehearsal: false,
+    });
     expect(ran).toEqual(['a']);
     expect(failures.map((f) => [f.resource, f.error.message])).toEqual([
       ['c', 'c broke'],

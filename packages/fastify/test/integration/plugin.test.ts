@@ -25,16 +25,24 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
 
 function events(file: string): Record<string, unknown>[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .flatMap((line) => {
-      try {
-        const value = JSON.parse(line);
-        return value && typeof value === 'object' && 'event' in value ? [value] : [];
-      } catch {
-        return [];
-      }
-    });
+  return parseEvents(readFileSync(file, 'utf8').split('\n'));
+}
+
+/** The fixture's events among output lines, in order. */
+function parseEvents(lines: readonly string[]): Record<string, unknown>[] {
+  return lines.flatMap((line) => {
+    try {
+      const value = JSON.parse(line);
+      return value && typeof value === 'object' && 'event' in value ? [value] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** What the fixture's checkpoint and restore hooks reported, in order. */
+function hookEvents(lines: readonly string[]): Record<string, unknown>[] {
+  return parseEvents(lines).filter((e) => e.event === 'checkpoint-begins' || e.event === 'on-restore');
 }
 
 /** Starts the fixture asking for a checkpoint and waits until it has exited (exit mode). */
@@ -67,7 +75,15 @@ describe('@defrost/fastify with real CRIU', () => {
     const progress = readFileSync(progressFile, 'utf8');
     expect(progress).toContain('"step":"warmup-done"');
     expect(progress).toContain('"step":"checkpointed"');
-    const warmupCount = 40; // /count once per round: 20 warm-up rounds, then 20 re-warm rounds after the heap shrink
+    // The freeze was rehearsed first: the app's hooks closed and reopened once before the real one.
+    expect(progress.indexOf('"step":"rehearsing"')).toBeLessThan(progress.indexOf('"step":"freezing"'));
+    expect(progress.indexOf('"step":"rehearsing"')).toBeGreaterThan(progress.indexOf('"step":"warmup-done"'));
+    expect(hookEvents(app.lines)).toEqual([
+      { event: 'checkpoint-begins' },
+      expect.objectContaining({ event: 'on-restore', reason: 'rehearsal' }),
+      { event: 'checkpoint-begins' },
+    ]);
+    const warmupCount = 40; // /count once per round: 20 warm-up rounds, then 20 re-warm rounds after the rehearsal and the heap shrink
     expect(readFileSync(logFile, 'utf8')).toContain('warm-up done');
 
     for (const round of [1, 2]) {
@@ -163,6 +179,16 @@ describe('@defrost/fastify with real CRIU', () => {
     for (let i = 0; i < 40; i++) served.add((await get(newPort, '/count')).body.restoreId);
     expect(served).toEqual(new Set(copies.map((c) => c.restoreId)));
     await Promise.all(copies.map((c) => c.stop()));
+  });
+
+  it('skips the rehearsal when DEFROST_REHEARSE=0; the image restores all the same', async () => {
+    const { imageDir, app, port, progressFile } = await buildImage('no-rehearsal', { DEFROST_REHEARSE: '0' });
+    expect((await app.exited).code).toBe(0);
+    expect(readFileSync(progressFile, 'utf8')).not.toContain('"step":"rehearsing"');
+    expect(hookEvents(app.lines)).toEqual([{ event: 'checkpoint-begins' }]);
+    const copy = await restoreToFile(imageDir, join(work, 'no-rehearsal.out'));
+    expect((await get(port, '/count')).body).toMatchObject({ count: 41, restored: true });
+    await copy.stop();
   });
 
   it('works without --expose-gc and says so', async () => {

@@ -31,6 +31,13 @@ describe('plugin options', () => {
     expect(resolved.checkpoint?.mode).toBe('exit');
   });
 
+  it('rehearses the freeze unless told not to, by option or by DEFROST_REHEARSE=0', () => {
+    expect(resolveOptions({ env: {} }).rehearse).toBe(true);
+    expect(resolveOptions({ env: { DEFROST_REHEARSE: '0' } }).rehearse).toBe(false);
+    expect(resolveOptions({ rehearse: false, env: {} }).rehearse).toBe(false);
+    expect(resolveOptions({ rehearse: true, env: { DEFROST_REHEARSE: '0' } }).rehearse).toBe(true);
+  });
+
   it('never takes a signing key into the process being frozen', () => {
     const resolved = resolveOptions({
       env: { DEFROST_CHECKPOINT_IMAGE: '/img', DEFROST_SIGNING_KEY: 'secret' },
@@ -54,6 +61,7 @@ describe('plugin options', () => {
     ],
     [{ heap: { rewarmRounds: -1 } }, /heap\.rewarmRounds must be an integer >= 0/],
     [{ drainTimeoutMs: -5 }, /drainTimeoutMs must be a positive integer/],
+    [{ rehearse: 'yes' }, /rehearse must be true or false, got "yes"/],
   ])('refuses %j with a specific message', (options, message) => {
     expect(() => resolveOptions({ env: {}, ...(options as object) })).toThrow(message);
   });
