@@ -113,6 +113,9 @@ export async function rehearseFreeze(options: FreezeOptions): Promise<{ readonly
   );
   try {
     await rehearseCheckpoint({ ...options, listening: listeningSockets(audit) });
+    // What every copy does first: replacing Math.random there would otherwise throw away code
+    // optimized against the builtin. Harmless here: the original's randomness stays its own.
+    reseedEntropy();
   } catch (error) {
     return reopen(asCheckpointError(error));
   }

@@ -36,7 +36,9 @@ describe('rehearsing the freeze (real CRIU service, real audit)', () => {
     const before = await app.waitFor((e) => e.event === 'before-checkpoint');
     expect(before).toMatchObject({ rehearsal: true, mode: 'continue' });
     await app.waitFor((e) => e.event === 'after-restore' && e.reason === 'rehearsal');
-    await app.waitFor((e) => e.event === 'rehearsed');
+    const rehearsed = await app.waitFor((e) => e.event === 'rehearsed');
+    // The copies' own setup ran too: Math.random is already replaced, as it will be in every copy.
+    expect(rehearsed).toMatchObject({ mathRandomIsBuiltin: false });
     // Nothing on disk: no image and no staging directory next to where it would go.
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
     // Still serving, with its stdio back (it printed after the rehearsal).
