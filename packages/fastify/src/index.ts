@@ -4,6 +4,7 @@ import { defrostPlugin } from './plugin.js';
 export type { CheckpointRequest, DefrostPluginOptions, WarmupOptions, WarmupRequest } from './options.js';
 export { DefrostOptionsError } from './options.js';
 export type { CheckpointHook, DefrostDecorator, RestoreHook } from './plugin.js';
+export { type ClientHeaders, DEFAULT_CLIENT_HEADERS } from './warmup/clients.js';
 export type { WarmupSummary } from './warmup/runner.js';
 export { WarmupError } from './warmup/runner.js';
 

@@ -24,6 +24,11 @@ export interface WarmupOptions {
   readonly expectStatus?: readonly number[];
   /** Per-request timeout (default 10 s). */
   readonly timeoutMs?: number;
+  /** Header sets of the clients to imitate, one per request in turn; a request's own headers win.
+   * Default: a few common ones (a browser, curl, an API client, a crawler...; see
+   * `DEFAULT_CLIENT_HEADERS`), so that request handling is not optimized for one client's headers
+   * only. `[{}]` sends undici's own headers alone. */
+  readonly clientHeaders?: readonly Readonly<Record<string, string>>[];
 }
 
 export interface CheckpointRequest {
@@ -102,6 +107,22 @@ function validateWarmup(warmup: WarmupOptions): void {
         );
       }
     });
+  }
+  if (warmup.clientHeaders !== undefined) {
+    const valid =
+      Array.isArray(warmup.clientHeaders) &&
+      warmup.clientHeaders.length > 0 &&
+      warmup.clientHeaders.every(
+        (set) =>
+          set !== null &&
+          typeof set === 'object' &&
+          !Array.isArray(set) &&
+          Object.values(set).every((value) => typeof value === 'string'),
+      );
+    if (!valid)
+      throw new DefrostOptionsError(
+        'warmup.clientHeaders must be a non-empty array of header objects with string values (e.g. [{}])',
+      );
   }
   if (
     warmup.expectStatus !== undefined &&

@@ -190,18 +190,22 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
         onWarning: (m) => log.warn(`defrost: ${m}`),
       };
       const warn = (m: string): void => log.warn(`defrost: ${m}`);
+      const { gc, warning } = findGc();
+      if (warning) log.warn(`defrost: ${warning}`);
+      // Shrink, then rehearse, then re-warm, then freeze: the shrink's collection keeps no shape
+      // that has no live object (V8 retains no maps when reducing memory), so after a rehearsal
+      // it would forget the shapes the rehearsal showed, and the real freeze would throw away
+      // the re-warm's code again (measured with --trace-deopt).
+      if (options.heap.shrink) {
+        const before = process.memoryUsage().rss;
+        await shrinkHeap(gc);
+        log.info(`defrost: heap shrunk, RSS ${mb(before)} -> ${mb(process.memoryUsage().rss)} MB`);
+      }
       if (options.rehearse) {
         report({ step: 'rehearsing' });
         await drainConnections(app.server, options.drainTimeoutMs);
         const rehearsal = await retryingRaces('rehearsal', () => rehearseFreeze(freezeOptions), warn);
         log.info(`defrost: rehearsed the freeze in ${Math.round(rehearsal.durationMs)} ms`);
-      }
-      const { gc, warning } = findGc();
-      if (warning) log.warn(`defrost: ${warning}`);
-      if (options.heap.shrink) {
-        const before = process.memoryUsage().rss;
-        await shrinkHeap(gc);
-        log.info(`defrost: heap shrunk, RSS ${mb(before)} -> ${mb(process.memoryUsage().rss)} MB`);
       }
       if (warmup && (options.heap.shrink || options.rehearse)) {
         const plan = warmupPlan(options.warmup || {}, routes);

@@ -1,4 +1,5 @@
 import type { WarmupOptions, WarmupRequest } from '../options.js';
+import { type ClientHeaders, DEFAULT_CLIENT_HEADERS } from './clients.js';
 
 export interface KnownRoute {
   readonly method: string | readonly string[];
@@ -26,6 +27,8 @@ export interface WarmupPlan {
   readonly concurrency: number;
   readonly expectStatus: readonly number[] | undefined;
   readonly timeoutMs: number;
+  /** Rotated over the requests, one set per request (see clients.ts). */
+  readonly clientHeaders: readonly ClientHeaders[];
 }
 
 export const DEFAULT_ROUNDS = 300;
@@ -39,6 +42,7 @@ export function warmupPlan(options: WarmupOptions, routes: readonly KnownRoute[]
     concurrency: options.concurrency ?? 8,
     expectStatus: options.expectStatus,
     timeoutMs: options.timeoutMs ?? 10_000,
+    clientHeaders: options.clientHeaders ?? DEFAULT_CLIENT_HEADERS,
   };
 }
 

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import type { WarmupRequest } from '../options.js';
+import type { ClientHeaders } from './clients.js';
 import { isExpectedStatus, type WarmupPlan } from './plan.js';
 
 export interface WarmupSummary {
@@ -29,8 +30,11 @@ const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)]!;
 };
 
-function bodyOf(request: WarmupRequest): { body?: string | Buffer; headers: Record<string, string> } {
-  const headers = { ...request.headers };
+function bodyOf(
+  request: WarmupRequest,
+  client: ClientHeaders | undefined,
+): { body?: string | Buffer; headers: Record<string, string> } {
+  const headers = { ...client, ...request.headers };
   if (request.body === undefined) return { headers };
   if (typeof request.body === 'string' || Buffer.isBuffer(request.body))
     return { body: request.body, headers };
@@ -50,6 +54,7 @@ export async function runWarmup(
   const pool = new Pool(origin, { connections: plan.concurrency, pipelining: 1 });
   const started = performance.now();
   let requests = 0;
+  let sent = 0;
   let round = 0;
   const latencies: number[][] = [];
   try {
@@ -65,7 +70,7 @@ export async function runWarmup(
       const worker = async (): Promise<void> => {
         while (next < batch.length) {
           const request = batch[next++]!;
-          const { body, headers } = bodyOf(request);
+          const { body, headers } = bodyOf(request, plan.clientHeaders[sent++ % plan.clientHeaders.length]);
           const t0 = performance.now();
           let status: number;
           try {

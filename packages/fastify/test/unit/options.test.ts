@@ -62,6 +62,8 @@ describe('plugin options', () => {
     [{ heap: { rewarmRounds: -1 } }, /heap\.rewarmRounds must be an integer >= 0/],
     [{ drainTimeoutMs: -5 }, /drainTimeoutMs must be a positive integer/],
     [{ rehearse: 'yes' }, /rehearse must be true or false, got "yes"/],
+    [{ warmup: { clientHeaders: [] } }, /warmup\.clientHeaders must be a non-empty array of header objects/],
+    [{ warmup: { clientHeaders: [{ accept: 1 }] } }, /warmup\.clientHeaders must be a non-empty array/],
   ])('refuses %j with a specific message', (options, message) => {
     expect(() => resolveOptions({ env: {}, ...(options as object) })).toThrow(message);
   });
