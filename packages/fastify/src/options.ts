@@ -60,8 +60,8 @@ export interface DefrostPluginOptions {
   readonly heap?: HeapOptions;
   /** Rehearse the freeze (every hook, the audit and CRIU's preparation, without the dump) and
    * re-warm before the real one, so that the image holds code optimized for what the freeze
-   * leaves behind; restored copies then serve their first second ~25% faster. Default true
-   * (DEFROST_REHEARSE=0 turns it off). */
+   * leaves behind; restored copies then spend ~25% less CPU per request in their first second
+   * (docs/restore-performance.md). Default true (DEFROST_REHEARSE=0 turns it off). */
   readonly rehearse?: boolean;
   /** How long to wait for in-flight requests to finish before the freeze (default 10 s). */
   readonly drainTimeoutMs?: number;
