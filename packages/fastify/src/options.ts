@@ -44,7 +44,7 @@ export interface HeapOptions {
   /** Give memory back to the OS before the freeze (V8 critical memory pressure + GC); default
    * true. A smaller image restores faster (~3.4 ms per MB here). */
   readonly shrink?: boolean;
-  /** Rounds of warm-up to run again after the rehearsal and the shrink, so that code they threw
+  /** Rounds of warm-up to run again after the shrink and the rehearsal, so that code they threw
    * away is hot again in the image (default: a tenth of the warm-up, at least 20 but never more than the
    * warm-up itself; 0 to skip). */
   readonly rewarmRounds?: number;
