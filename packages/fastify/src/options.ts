@@ -45,7 +45,7 @@ export interface HeapOptions {
    * true. A smaller image restores faster (~3.4 ms per MB here). */
   readonly shrink?: boolean;
   /** Rounds of warm-up to run again after the shrink and the rehearsal, so that code they threw
-   * away is hot again in the image (default: a tenth of the warm-up, at least 20 but never more than the
+   * away is hot again in the image (default: 40% of the warm-up, at least 20 but never more than the
    * warm-up itself; 0 to skip). */
   readonly rewarmRounds?: number;
 }
