@@ -193,16 +193,16 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
         );
         report({ step: 'warmup-done', summary: warmup });
       }
+      const warn = (m: string): void => log.warn(`defrost: ${m}`);
       const freezeOptions: FreezeOptions = {
         imageDir: request.imageDir,
         mode: request.mode,
         force: request.force,
         ...(options.audit ? { auditPolicy: options.audit } : {}),
-        onWarning: (m) => log.warn(`defrost: ${m}`),
+        onWarning: warn,
       };
-      const warn = (m: string): void => log.warn(`defrost: ${m}`);
       const { gc, warning } = findGc();
-      if (warning) log.warn(`defrost: ${warning}`);
+      if (warning) warn(warning);
       // Shrink, then rehearse, then re-warm, then freeze: the shrink's collection keeps no shape
       // that has no live object (V8 retains no maps when reducing memory), so after a rehearsal
       // it would forget the shapes the rehearsal showed, and the real freeze would throw away
