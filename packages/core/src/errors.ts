@@ -59,6 +59,16 @@ export class CheckpointError extends DefrostError {
   }
 }
 
+/**
+ * Our own errors pass through; anything else (a bug, an fs error) becomes a CheckpointError of the
+ * 'prepare' step whose message starts with `what`, e.g. "checkpoint failed".
+ */
+export function asCheckpointError(error: unknown, what: string): DefrostError {
+  return error instanceof DefrostError
+    ? error
+    : new CheckpointError(`${what}: ${(error as Error).message}`, { step: 'prepare', cause: error });
+}
+
 /** An image could not be restored. */
 export class RestoreError extends DefrostError {
   readonly step: string;

@@ -1,4 +1,5 @@
 import type { AuditPolicy } from '@defrost/core';
+import type { ClientHeaders } from './warmup/clients.js';
 
 export interface WarmupRequest {
   readonly method?: string;
@@ -28,7 +29,7 @@ export interface WarmupOptions {
    * Default: a few common ones (a browser, curl, an API client, a crawler...; see
    * `DEFAULT_CLIENT_HEADERS`), so that request handling is not optimized for one client's headers
    * only. `[{}]` sends undici's own headers alone. */
-  readonly clientHeaders?: readonly Readonly<Record<string, string>>[];
+  readonly clientHeaders?: readonly ClientHeaders[];
 }
 
 export interface CheckpointRequest {

@@ -5,7 +5,7 @@ import { type Libcriu, loadLibcriu } from '../criu/libcriu.js';
 import { readLogExcerpt } from '../criu/log.js';
 import type { CriuLogLevel } from '../criu/options.js';
 import { type CriuService, startCriuService } from '../criu/service.js';
-import { CheckpointError, DefrostError } from '../errors.js';
+import { asCheckpointError, CheckpointError } from '../errors.js';
 import {
   assertImageTarget,
   createStagingDir,
@@ -106,15 +106,6 @@ interface DumpPreparation {
   readonly placeholders: Placeholders;
 }
 
-function asPrepareError(error: unknown): DefrostError {
-  return error instanceof DefrostError
-    ? error
-    : new CheckpointError(`checkpoint failed before CRIU ran: ${(error as Error).message}`, {
-        step: 'prepare',
-        cause: error,
-      });
-}
-
 /** Everything up to CRIU's dump. On failure, all of it is undone before the error is thrown. */
 async function prepareDump(options: CheckpointOptions): Promise<DumpPreparation> {
   const libcriu = (() => {
@@ -157,7 +148,7 @@ async function prepareDump(options: CheckpointOptions): Promise<DumpPreparation>
     if (imagesDirFd >= 0) closeSync(imagesDirFd);
     await service.stop();
     await discardStaging(stagingDir);
-    throw asPrepareError(error);
+    throw asCheckpointError(error, 'checkpoint failed before CRIU ran');
   }
 }
 
@@ -197,7 +188,7 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
     result = libcriu.dump();
   } catch (error) {
     await abandonDump(prepared);
-    throw asPrepareError(error);
+    throw asCheckpointError(error, 'checkpoint failed before CRIU ran');
   }
   closeSync(imagesDirFd);
 

@@ -8,7 +8,7 @@ import {
   listeningSockets,
 } from '../audit/index.js';
 import { type CheckpointOptions, checkpoint, rehearseCheckpoint } from '../checkpoint/checkpoint.js';
-import { CheckpointError, DefrostError, RestoreError } from '../errors.js';
+import { asCheckpointError, CheckpointError, RestoreError } from '../errors.js';
 import type { ImageManifest } from '../image/index.js';
 import { reseedEntropy } from '../safety/entropy.js';
 import {
@@ -50,15 +50,6 @@ function reopenAfterFailure(registry: LifecycleRegistry) {
   };
 }
 
-function asCheckpointError(error: unknown): DefrostError {
-  return error instanceof DefrostError
-    ? error
-    : new CheckpointError(`checkpoint failed: ${(error as Error).message}`, {
-        step: 'prepare',
-        cause: error,
-      });
-}
-
 /**
  * The steps before CRIU: beforeCheckpoint hooks (reverse order), heap preparation, then the
  * audit, which must come out clean. Each step is given `reopen` on failure.
@@ -86,7 +77,7 @@ async function closeAndAudit(
       options.onWarning?.(`accepted by audit policy: ${formatFinding(warning)}`);
     return audit;
   } catch (error) {
-    return reopen(asCheckpointError(error));
+    return reopen(asCheckpointError(error, 'checkpoint failed'));
   }
 }
 
@@ -117,7 +108,7 @@ export async function rehearseFreeze(options: FreezeOptions): Promise<{ readonly
     // optimized against the builtin. Harmless here: the original's randomness stays its own.
     reseedEntropy();
   } catch (error) {
-    return reopen(asCheckpointError(error));
+    return reopen(asCheckpointError(error, 'checkpoint failed'));
   }
   const failures = await registry.runAfterRestore({ reason: 'rehearsal' });
   if (failures.length > 0) {
@@ -148,7 +139,7 @@ export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
   try {
     result = await checkpoint({ ...options, listening: listeningSockets(audit) });
   } catch (error) {
-    return reopen(asCheckpointError(error));
+    return reopen(asCheckpointError(error, 'checkpoint failed'));
   }
 
   if (!result.restored) {
