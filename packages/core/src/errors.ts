@@ -97,3 +97,10 @@ export class ImageError extends DefrostError {
     this.imageDir = imageDir;
   }
 }
+
+/** An app could not be started the way defrost starts the apps it freezes (command, perl, criu). */
+export class LaunchError extends DefrostError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super('launch', message, { ...(hint ? { hint } : {}), cause });
+  }
+}

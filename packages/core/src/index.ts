@@ -8,6 +8,7 @@ export {
 export type { RestoreSettings } from './checkpoint/control.js';
 export { type Libcriu, loadLibcriu } from './criu/libcriu.js';
 export { extractLogExcerpt } from './criu/log.js';
+export { CRIU_SERVICE_ENV, type CriuService, startCriuService } from './criu/service.js';
 export { type CriuOptions, criuSetterCalls } from './criu/options.js';
 export {
   type CriuVersion,
@@ -39,6 +40,14 @@ export {
 export { reopenInAppendMode, writableNonAppendFiles } from './native/fds.js';
 export { reusePortListener } from './native/reuseport-listener.js';
 export { shrinkHeap } from './native/v8-heap.js';
+export {
+  type FreezableApp,
+  type FreezableSpawnOptions,
+  spawnFreezable,
+  spawnWithoutIoUring,
+} from './launch/freezable.js';
+export { IO_URING_SETUP, ioUringFilterProgram, withoutIoUring } from './launch/io-uring-filter.js';
+export { findOnPath } from './process/find-executable.js';
 export { isAlive, stopPid, waitForPidGone } from './process/pid.js';
 export { type ProgressEvent, parseProgressLine, progressReporter } from './progress.js';
 export { forgetLaunchPlan, launchPlanFile, writeLaunchPlan } from './restore/launch-plan.js';

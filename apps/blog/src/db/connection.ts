@@ -1,7 +1,10 @@
 // The one way to reach SQLite. Every query goes through this holder, so that the handle can be closed before a
 // checkpoint (no open database file, WAL or shared-memory mapping inside the frozen image) and reopened after a
 // restore. Prepared statements are cached per connection and prepared again after a reopen.
-import Database from 'better-sqlite3';
+//
+// SQLite is Node's own (node:sqlite, unflagged since Node 22.13): no native addon to compile per Node version,
+// which is what made a fresh install fail where node-gyp cannot download Node's headers.
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
 export class DatabaseClosedError extends Error {
   readonly statusCode = 503;
@@ -13,8 +16,8 @@ export class DatabaseClosedError extends Error {
 
 export class BlogDatabase {
   readonly file: string;
-  #db: Database.Database | null = null;
-  readonly #statements = new Map<string, Database.Statement>();
+  #db: DatabaseSync | null = null;
+  readonly #statements = new Map<string, StatementSync>();
   #opens = 0;
 
   constructor(file: string) {
@@ -32,11 +35,8 @@ export class BlogDatabase {
 
   open(): void {
     if (this.#db) return;
-    const db = new Database(this.file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
+    const db = new DatabaseSync(this.file);
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     this.#db = db;
     this.#opens++;
   }
@@ -50,13 +50,13 @@ export class BlogDatabase {
     db.close();
   }
 
-  get connection(): Database.Database {
+  get connection(): DatabaseSync {
     if (!this.#db) throw new DatabaseClosedError(this.file);
     return this.#db;
   }
 
   /** A prepared statement for this SQL, prepared once per connection. */
-  statement(sql: string): Database.Statement {
+  statement(sql: string): StatementSync {
     let stmt = this.#statements.get(sql);
     if (!stmt) {
       stmt = this.connection.prepare(sql);
@@ -65,7 +65,17 @@ export class BlogDatabase {
     return stmt;
   }
 
+  /** Runs `fn` in one transaction: committed when it returns, rolled back when it throws. */
   transaction<T>(fn: () => T): T {
-    return this.connection.transaction(fn)();
+    const db = this.connection;
+    db.exec('BEGIN');
+    try {
+      const result = fn();
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
   }
 }

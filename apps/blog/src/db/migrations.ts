@@ -45,14 +45,14 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Applies the migrations the database has not seen yet; returns how many ran. */
 export function migrate(db: BlogDatabase): number {
-  const current = db.connection.pragma('user_version', { simple: true }) as number;
+  const current = (db.connection.prepare('PRAGMA user_version').get() as unknown as { user_version: number }).user_version;
   if (current > SCHEMA_VERSION) {
     throw new Error(`${db.file}: schema version ${current} is newer than this blog (${SCHEMA_VERSION})`);
   }
   for (let v = current; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
       db.connection.exec(MIGRATIONS[v]!);
-      db.connection.pragma(`user_version = ${v + 1}`);
+      db.connection.exec(`PRAGMA user_version = ${v + 1}`);
     });
   }
   return SCHEMA_VERSION - current;

@@ -78,7 +78,7 @@ export class BlogQueries {
   }
 
   countPosts(): number {
-    return (this.#db.statement('SELECT COUNT(*) AS n FROM posts').get() as { n: number }).n;
+    return (this.#db.statement('SELECT COUNT(*) AS n FROM posts').get() as unknown as { n: number }).n;
   }
 
   latestPosts(limit: number, offset = 0): PostSummary[] {
@@ -87,7 +87,7 @@ export class BlogQueries {
         `SELECT ${SUMMARY_COLUMNS} FROM posts p JOIN authors a ON a.id = p.author_id
          ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`,
       )
-      .all(limit, offset) as PostRow[];
+      .all(limit, offset) as unknown as PostRow[];
     return this.#withTags(rows);
   }
 
@@ -95,8 +95,8 @@ export class BlogQueries {
   postSlugs(): string[] {
     return this.#db
       .statement('SELECT slug FROM posts ORDER BY published_at DESC, id DESC')
-      .pluck()
-      .all() as string[];
+      .all()
+      .map((row) => row.slug as string);
   }
 
   postBySlug(slug: string): Post | undefined {
@@ -105,7 +105,7 @@ export class BlogQueries {
         `SELECT ${SUMMARY_COLUMNS}, p.body_markdown AS bodyMarkdown, a.bio AS authorBio
          FROM posts p JOIN authors a ON a.id = p.author_id WHERE p.slug = ?`,
       )
-      .get(slug) as (PostRow & { bodyMarkdown: string; authorBio: string }) | undefined;
+      .get(slug) as unknown as (PostRow & { bodyMarkdown: string; authorBio: string }) | undefined;
     if (!row) return undefined;
     return { ...row, tags: this.#tagsOf([row.id]).get(row.id) ?? [] };
   }
@@ -117,13 +117,13 @@ export class BlogQueries {
         `SELECT slug, title, title AS name FROM posts WHERE (published_at, id) < (?, ?)
          ORDER BY published_at DESC, id DESC LIMIT 1`,
       )
-      .get(post.publishedAt, post.id) as (TagRef & { title: string }) | undefined;
+      .get(post.publishedAt, post.id) as unknown as (TagRef & { title: string }) | undefined;
     const newer = this.#db
       .statement(
         `SELECT slug, title, title AS name FROM posts WHERE (published_at, id) > (?, ?)
          ORDER BY published_at ASC, id ASC LIMIT 1`,
       )
-      .get(post.publishedAt, post.id) as (TagRef & { title: string }) | undefined;
+      .get(post.publishedAt, post.id) as unknown as (TagRef & { title: string }) | undefined;
     return { ...(older ? { older } : {}), ...(newer ? { newer } : {}) };
   }
 
@@ -134,7 +134,7 @@ export class BlogQueries {
          FROM tags t LEFT JOIN post_tags pt ON pt.tag_id = t.id
          GROUP BY t.id ORDER BY t.name COLLATE NOCASE`,
       )
-      .all() as TagWithCount[];
+      .all() as unknown as TagWithCount[];
   }
 
   tagBySlug(slug: string): (TagRef & { id: number }) | undefined {
@@ -145,7 +145,7 @@ export class BlogQueries {
 
   countPostsByTag(tagId: number): number {
     return (
-      this.#db.statement('SELECT COUNT(*) AS n FROM post_tags WHERE tag_id = ?').get(tagId) as { n: number }
+      this.#db.statement('SELECT COUNT(*) AS n FROM post_tags WHERE tag_id = ?').get(tagId) as unknown as { n: number }
     ).n;
   }
 
@@ -156,7 +156,7 @@ export class BlogQueries {
          JOIN posts p ON p.id = pt.post_id JOIN authors a ON a.id = p.author_id
          WHERE pt.tag_id = ? ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`,
       )
-      .all(tagId, limit, offset) as PostRow[];
+      .all(tagId, limit, offset) as unknown as PostRow[];
     return this.#withTags(rows);
   }
 
@@ -167,7 +167,7 @@ export class BlogQueries {
                 CAST(substr(published_at, 6, 2) AS INTEGER) AS month, COUNT(*) AS count
          FROM posts GROUP BY substr(published_at, 1, 7) ORDER BY year DESC, month DESC`,
       )
-      .all() as ArchiveMonth[];
+      .all() as unknown as ArchiveMonth[];
   }
 
   postsInMonth(year: number, month: number): PostSummary[] {
@@ -177,7 +177,7 @@ export class BlogQueries {
         `SELECT ${SUMMARY_COLUMNS} FROM posts p JOIN authors a ON a.id = p.author_id
          WHERE p.published_at >= ? AND p.published_at < ? ORDER BY p.published_at DESC, p.id DESC`,
       )
-      .all(from, to) as PostRow[];
+      .all(from, to) as unknown as PostRow[];
     return this.#withTags(rows);
   }
 
@@ -189,7 +189,7 @@ export class BlogQueries {
          FROM posts p JOIN authors a ON a.id = p.author_id
          ORDER BY p.published_at DESC, p.id DESC LIMIT ?`,
       )
-      .all(limit) as (PostRow & { bodyMarkdown: string; authorBio: string })[];
+      .all(limit) as unknown as (PostRow & { bodyMarkdown: string; authorBio: string })[];
     const tags = this.#tagsOf(rows.map((r) => r.id));
     return rows.map((r) => ({ ...r, tags: tags.get(r.id) ?? [] }));
   }
@@ -203,7 +203,7 @@ export class BlogQueries {
                           WHERE pt.post_id = p.id), '') AS tags
          FROM posts p ORDER BY p.id`,
       )
-      .iterate() as IterableIterator<IndexablePost>;
+      .iterate() as unknown as IterableIterator<IndexablePost>;
   }
 
   commentsFor(postId: number): Comment[] {
@@ -212,7 +212,7 @@ export class BlogQueries {
         `SELECT id, author_name AS authorName, body, created_at AS createdAt
          FROM comments WHERE post_id = ? ORDER BY created_at, id`,
       )
-      .all(postId) as Comment[];
+      .all(postId) as unknown as Comment[];
   }
 
   addComment(postId: number, authorName: string, body: string, createdAt: Date): number {
@@ -225,13 +225,13 @@ export class BlogQueries {
   commentMark(): CommentMark {
     return this.#db
       .statement('SELECT COALESCE(MAX(id), 0) AS maxId, COUNT(*) AS count FROM comments')
-      .get() as CommentMark;
+      .get() as unknown as CommentMark;
   }
 
   /** How many comments have an id up to `maxId` (to tell whether any of those were deleted since). */
   countCommentsUpTo(maxId: number): number {
     return (
-      this.#db.statement('SELECT COUNT(*) AS n FROM comments WHERE id <= ?').get(maxId) as { n: number }
+      this.#db.statement('SELECT COUNT(*) AS n FROM comments WHERE id <= ?').get(maxId) as unknown as { n: number }
     ).n;
   }
 
@@ -241,8 +241,8 @@ export class BlogQueries {
       .statement(
         `SELECT DISTINCT p.slug FROM comments c JOIN posts p ON p.id = c.post_id WHERE c.id > ? ORDER BY p.slug`,
       )
-      .pluck()
-      .all(maxId) as string[];
+      .all(maxId)
+      .map((row) => row.slug as string);
   }
 
   #withTags(rows: PostRow[]): PostSummary[] {

@@ -120,7 +120,7 @@ describe('blog checkpointed and restored with real CRIU', () => {
 
   it('warms up over HTTP, freezes and exits 0 leaving a sealed image', async () => {
     const started = performance.now();
-    const app = spawnTracked(process.execPath, ['--expose-gc', SERVER_ENTRY], {
+    const app = await spawnTracked(process.execPath, ['--expose-gc', SERVER_ENTRY], {
       PORT: '0',
       HOST: '127.0.0.1',
       BLOG_DATA_DIR: dataDir,

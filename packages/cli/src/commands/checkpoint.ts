@@ -1,8 +1,15 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { assertImageTarget, type ImageManifest, imageSizes, signImage, verifyImage } from '@defrost/core';
+import {
+  assertImageTarget,
+  type ImageManifest,
+  imageSizes,
+  LaunchError,
+  signImage,
+  spawnFreezable,
+  verifyImage,
+} from '@defrost/core';
 import { type ChildEnd, childEnd, onSignals, sendSignal, statusOf, stopChild } from '../child.js';
 import { CliError, firstLine } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -37,8 +44,7 @@ export function withExposeGc(nodeOptions: string | undefined): string {
 }
 
 /**
- * The app's environment: what the Fastify plugin reads to checkpoint itself, io_uring off, and
- * --expose-gc. Inherited DEFROST_* variables that this run does not set are removed, so a stray
+ * The app's environment: what the Fastify plugin reads to checkpoint itself, and --expose-gc. Inherited DEFROST_* variables that this run does not set are removed, so a stray
  * DEFROST_CHECKPOINT_FORCE or signing key in the shell cannot leak into the checkpoint.
  */
 export function checkpointEnv(
@@ -53,10 +59,8 @@ export function checkpointEnv(
   env.DEFROST_CHECKPOINT_MODE = o.keepRunning ? 'continue' : 'exit';
   if (o.force) env.DEFROST_CHECKPOINT_FORCE = '1';
   env.DEFROST_PROGRESS_FILE = o.progressFile;
-  // Node 20.20 opens io_uring only when asked, newer libuv may on its own; CRIU cannot dump it.
-  env.UV_USE_IO_URING = '0';
-  // Node 20 (and 22, 24) accept --expose-gc in NODE_OPTIONS (it is on the allow-list of V8
-  // options there; `defrost doctor` checks it), so it reaches node however the command starts
+  // Node accepts --expose-gc in NODE_OPTIONS (it is on the allow-list of V8 options; `defrost
+  // doctor` checks it), so it reaches node however the command starts
   // it (`node app.js`, `npm start`, a shell script). The plugin collects garbage with it before
   // the freeze, which makes the image smaller.
   env.NODE_OPTIONS = withExposeGc(base.NODE_OPTIONS);
@@ -89,8 +93,9 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
   const display = new ProgressLine(io.stderr, s, io.stderr.isTTY === true && io.env.TERM !== 'dumb');
   const shown = shellQuote(args.command);
 
+  let stopCriu = async (): Promise<void> => {};
   try {
-    const [file, ...rest] = args.command;
+    const [file] = args.command;
     if (!file) throw new CliError('no command to run', EXIT.USAGE);
     const env = checkpointEnv(io.env, {
       imageDir,
@@ -106,11 +111,18 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
     // /dev/pts/N on extra descriptors, which the pre-freeze audit rightly refuses (CRIU restores
     // no terminal faithfully); and the copy keeps the app's lines apart from the progress line.
     const relay = io.stdout.isTTY === true || io.stderr.isTTY === true;
-    const child = spawn(file, rest, {
+    // Under the seccomp filter that keeps io_uring out, with a criu service outside it.
+    const app = await spawnFreezable(args.command, {
       env,
       detached: true,
       stdio: ['ignore', relay ? 'pipe' : 'inherit', relay ? 'pipe' : 'inherit'],
+    }).catch((error: unknown) => {
+      if (error instanceof LaunchError)
+        throw checkpointFailed(`cannot start ${shown}: ${firstLine(error)}`, error.hint);
+      throw error;
     });
+    const { child } = app;
+    stopCriu = () => app.criu.stop();
     const ended = childEnd(child);
     const relayed =
       relay && child.stdout && child.stderr
@@ -212,7 +224,7 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
           const { end } = outcome;
           if (end.error) {
             throw checkpointFailed(
-              `cannot start ${shown}: ${end.error.code === 'ENOENT' ? `${file}: command not found` : end.error.message}`,
+              `cannot start ${shown}: ${end.error.message}`,
               'give the command after --, e.g. `defrost checkpoint --image DIR -- node app.js`',
             );
           }
@@ -249,6 +261,7 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
     }
   } finally {
     display.finish();
+    await stopCriu();
     await rm(work, { recursive: true, force: true });
   }
 }

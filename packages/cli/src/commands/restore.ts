@@ -1,12 +1,14 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import {
   currentHostFacts,
   forgetLaunchPlan,
+  LaunchError,
   type RestoredServer,
   requireCriuBinary,
   restore,
   type ServerExit,
+  spawnWithoutIoUring,
   verifyImage,
 } from '@defrost/core';
 import { childEnd, onSignals, sendSignal, statusOf } from '../child.js';
@@ -42,9 +44,16 @@ function reasonFor(error: unknown, dir: string, absDir: string): string {
 }
 
 async function runCold(command: readonly string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const [file, ...rest] = command;
-  // Own process group, so that signals reach it once: from here, forwarded.
-  const child = spawn(file!, rest, { env, detached: true, stdio: 'inherit' });
+  let child: ChildProcess;
+  try {
+    // Own process group, so that signals reach it once: from here, forwarded. Without io_uring,
+    // like the copies it stands in for.
+    ({ child } = await spawnWithoutIoUring(command, { env, detached: true, stdio: 'inherit' }));
+  } catch (error) {
+    if (!(error instanceof LaunchError)) throw error;
+    printError(io, new Error(`cannot start the fallback command ${shellQuote(command)}: ${error.message}`));
+    return EXIT.FAILURE;
+  }
   const ended = childEnd(child);
   const removeSignals = onSignals((signal) => {
     sendSignal(child.pid, signal);
@@ -55,7 +64,7 @@ async function runCold(command: readonly string[], env: NodeJS.ProcessEnv, io: I
       printError(
         io,
         new Error(
-          `cannot start the fallback command ${shellQuote(command)}: ${end.error.code === 'ENOENT' ? `${file}: command not found` : end.error.message}`,
+          `cannot start the fallback command ${shellQuote(command)}: ${end.error.message}`,
         ),
       );
       return EXIT.FAILURE;

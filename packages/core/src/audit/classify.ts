@@ -64,6 +64,8 @@ export interface ProcSnapshot {
   environ: Record<string, string>;
   /** argv of the process (/proc/PID/cmdline), with node options. */
   cmdline: string[];
+  /** Node's and libuv's versions, when the audited process is this one (process.versions). */
+  runtime?: { readonly node: string; readonly uv: string } | undefined;
 }
 
 /** CRIU copies the contents of deleted files into the image up to --ghost-limit (1 MiB by default). */
@@ -74,8 +76,9 @@ const STATELESS_DEVICES = new Set(['/dev/null', '/dev/zero', '/dev/full', '/dev/
 
 export const FIXES = {
   ioUring:
-    'start node with UV_USE_IO_URING=0 (`defrost checkpoint` sets it); CRIU cannot dump io_uring instances ' +
-    "(dump fails with 'Unknown ... (anon_inode:[io_uring])')",
+    'start the app through defrost (`defrost checkpoint -- COMMAND`, `defrost run -- COMMAND`): it runs the ' +
+    'app under a seccomp filter that makes io_uring_setup fail, and libuv then uses epoll; or switch io_uring ' +
+    'off for the whole host (`sysctl kernel.io_uring_disabled=2`). CRIU cannot dump io_uring instances',
   tcpClientToSelf:
     'close the client side before checkpointing: `await agent.close()` on the undici Agent/Pool ' +
     '(for fetch(), the global dispatcher), `agent.destroy()` for an http.Agent, and call ' +
@@ -362,6 +365,17 @@ function classifyPipe(ctx: Context, e: FdEntry): AuditFinding {
   });
 }
 
+/** libuv 1.51 (Node 22) made every event loop open an io_uring ring, whatever UV_USE_IO_URING says. */
+function ioUringOrigin(snapshot: ProcSnapshot): string {
+  const asked = snapshot.environ.UV_USE_IO_URING;
+  const uv = snapshot.runtime?.uv.split('.').map(Number);
+  if (snapshot.runtime && uv && (uv[0]! > 1 || (uv[0] === 1 && uv[1]! >= 51))) {
+    return `libuv ${snapshot.runtime.uv} (Node ${snapshot.runtime.node}) opens one for every event loop, whatever UV_USE_IO_URING says`;
+  }
+  if (asked !== undefined) return `libuv (UV_USE_IO_URING=${asked})`;
+  return 'libuv or a native addon';
+}
+
 function classifyAnon(ctx: Context, e: FdEntry): AuditFinding | undefined {
   const name = e.link.startsWith('anon_inode:')
     ? e.link.slice('anon_inode:'.length).replace(/^\[|\]$/g, '')
@@ -369,14 +383,7 @@ function classifyAnon(ctx: Context, e: FdEntry): AuditFinding | undefined {
   const info = e.fdinfo;
   const has = (key: string): boolean => info !== undefined && key in info.fields;
   if (name === 'io_uring' || has('SqMask')) {
-    const enabled = ctx.snapshot.environ.UV_USE_IO_URING;
-    return finding(e.fd, 'ioUring', 'unsafe', e.link, {
-      origin:
-        enabled !== undefined
-          ? `libuv (UV_USE_IO_URING=${enabled})`
-          : 'libuv (UV_USE_IO_URING) or a native addon',
-      fix: FIXES.ioUring,
-    });
+    return finding(e.fd, 'ioUring', 'unsafe', e.link, { origin: ioUringOrigin(ctx.snapshot), fix: FIXES.ioUring });
   }
   if (name === 'eventpoll' || (info && info.epollTargets.length > 0)) {
     return finding(e.fd, 'epoll', 'safe', e.link, {

@@ -249,5 +249,8 @@ export async function readProcSnapshot(options: ReadSnapshotOptions): Promise<Pr
     children,
     environ: parseEnviron(readText(join(base, 'environ')) ?? ''),
     cmdline: parseCmdline(readText(join(base, 'cmdline')) ?? ''),
+    ...(options.pid === 'self' && procRoot === '/proc'
+      ? { runtime: { node: process.version, uv: process.versions.uv } }
+      : {}),
   };
 }

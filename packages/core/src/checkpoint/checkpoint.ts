@@ -4,7 +4,7 @@ import { auditOpenResources, formatAuditErrors, type ListeningSocket } from '../
 import { type Libcriu, loadLibcriu } from '../criu/libcriu.js';
 import { readLogExcerpt } from '../criu/log.js';
 import type { CriuLogLevel } from '../criu/options.js';
-import { type CriuService, startCriuService } from '../criu/service.js';
+import { type CriuService, criuServiceForDump } from '../criu/service.js';
 import { asCheckpointError, CheckpointError } from '../errors.js';
 import {
   assertImageTarget,
@@ -37,6 +37,9 @@ export interface CheckpointOptions {
   /** Opaque summary of the warm-up, stored in the manifest. */
   readonly warmup?: unknown;
   readonly criuBinary?: string;
+  /** A running `criu service` to dump through (default: DEFROST_CRIU_SERVICE, set by the launcher
+   * that started this app; without one, a private service is started for the dump). */
+  readonly criuServiceAddress?: string;
 }
 
 /** The restored copy's view of its restore. */
@@ -120,7 +123,10 @@ async function prepareDump(options: CheckpointOptions): Promise<DumpPreparation>
   const host = await currentHostFacts();
   const createdAt = new Date().toISOString();
   const stagingDir = await createStagingDir(options.imageDir);
-  const service = await startCriuService(options.criuBinary).catch(async (error: unknown) => {
+  const service = await criuServiceForDump({
+    address: options.criuServiceAddress,
+    criuBinary: options.criuBinary,
+  }).catch(async (error: unknown) => {
     await discardStaging(stagingDir);
     throw error;
   });

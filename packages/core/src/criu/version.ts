@@ -1,12 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { release } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileIdentity, readCacheJson, writeCacheJson } from '../cache.js';
 import { CriuUnavailableError } from '../errors.js';
+import { findOnPath } from '../process/find-executable.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -54,24 +52,6 @@ export interface CriuBinaryInfo {
   readonly version: CriuVersion;
 }
 
-/** The file a command name resolves to on PATH (or the path itself when it has a slash). */
-async function resolveOnPath(binary: string): Promise<string | undefined> {
-  const candidates = binary.includes('/')
-    ? [binary]
-    : (process.env.PATH ?? '')
-        .split(delimiter)
-        .filter(Boolean)
-        .map((dir) => join(dir, binary));
-  for (const candidate of candidates) {
-    const executable = await access(candidate, constants.X_OK).then(
-      () => true,
-      () => false,
-    );
-    if (executable) return candidate;
-  }
-  return undefined;
-}
-
 /**
  * `criu --version` as the binary at `path` answers it, remembered per binary identity: every
  * `defrost restore` is a new process and would otherwise spend ~10-15 ms running criu just to ask.
@@ -91,7 +71,7 @@ export async function requireCriuBinary(binary = 'criu'): Promise<CriuBinaryInfo
   let output: string;
   let path: string | undefined;
   try {
-    path = await resolveOnPath(binary);
+    path = await findOnPath(binary);
     if (!path) throw new Error(`${binary}: not found on PATH`);
     output = await versionOutput(path);
   } catch (cause) {

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { arch as osArch, release } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { cacheDir, cacheDirState } from '../cache.js';
+import { findOnPath } from '../process/find-executable.js';
 import { LIBCRIU_SONAME, loadLibcriu } from '../criu/libcriu.js';
 import { type CriuVersion, parseCriuVersion } from '../criu/version.js';
 import {
@@ -72,26 +73,6 @@ export function runCommand(
       },
     );
   });
-}
-
-/** The first executable regular file called `name` in PATH's directories. */
-export async function findOnPath(name: string, pathVar: string | undefined): Promise<string | undefined> {
-  if (name.includes('/')) return (await isExecutable(name)) ? name : undefined;
-  for (const dir of (pathVar ?? '').split(delimiter)) {
-    if (!dir || !isAbsolute(dir)) continue; // relative PATH entries are a hazard, not a lookup
-    const candidate = join(dir, name);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 async function readText(path: string): Promise<string | undefined> {

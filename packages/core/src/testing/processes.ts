@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { CriuService } from '../criu/service.js';
+import { spawnFreezable } from '../launch/freezable.js';
 import { stopPid, waitForPidGone } from '../process/pid.js';
 
 /** A child process whose stdout lines are JSON events (non-JSON lines are kept as text). */
@@ -17,6 +19,7 @@ export interface Spawned {
 }
 
 const started = new Set<number>();
+const services = new Set<CriuService>();
 
 function parse(line: string): Record<string, unknown> | undefined {
   try {
@@ -27,17 +30,30 @@ function parse(line: string): Record<string, unknown> | undefined {
   }
 }
 
-export function spawnTracked(
+/**
+ * Starts a process tracked for cleanup: as defrost starts the apps it freezes (spawnFreezable),
+ * or, with `freezable: false`, plainly (a restorer: CRIU must not run under the app's filter).
+ */
+export async function spawnTracked(
   command: string,
   args: string[],
   env: Record<string, string | undefined> = {},
-): Spawned {
-  const child = spawn(command, args, {
-    env: { ...process.env, UV_USE_IO_URING: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  o: { readonly freezable?: boolean } = {},
+): Promise<Spawned> {
+  const options = {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
     // Own session: CRIU then dumps a tree that is not part of the test runner's job.
     detached: true,
-  });
+  };
+  let child: ChildProcess;
+  if (o.freezable === false) {
+    child = spawn(command, args, options);
+  } else {
+    const app = await spawnFreezable([command, ...args], options);
+    services.add(app.criu);
+    child = app.child;
+  }
   if (!child.pid) throw new Error(`could not spawn ${command}`);
   started.add(child.pid);
   const lines: string[] = [];
@@ -113,4 +129,6 @@ export async function stopAllStarted(): Promise<void> {
   await Promise.all([...started].map((pid) => stopPid(pid, 3_000)));
   await Promise.all([...started].map((pid) => waitForPidGone(pid, 10_000)));
   started.clear();
+  await Promise.all([...services].map((service) => service.stop()));
+  services.clear();
 }

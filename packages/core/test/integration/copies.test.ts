@@ -30,7 +30,7 @@ async function ask(port: number, path = '/'): Promise<Answer> {
 
 async function freezeFixture(name: string, mode: 'exit' | 'continue' = 'exit') {
   const imageDir = join(work, name);
-  const app = spawnTracked(process.execPath, [fixture, imageDir, mode]);
+  const app = await spawnTracked(process.execPath, [fixture, imageDir, mode]);
   const { port } = (await app.waitFor((e) => e.event === 'listening')) as { port: number };
   return { app, port, imageDir };
 }

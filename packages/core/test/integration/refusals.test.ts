@@ -26,7 +26,7 @@ let image: string;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'defrost-refusals-'));
   image = join(work, 'good');
-  const app = spawnTracked(process.execPath, [fixture, image]);
+  const app = await spawnTracked(process.execPath, [fixture, image]);
   await app.waitFor((e) => e.event === 'listening');
   app.child.kill('SIGUSR2');
   await app.waitFor((e) => e.event === 'checkpointed');

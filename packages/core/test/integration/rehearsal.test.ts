@@ -23,7 +23,7 @@ async function restoreIdAt(port: number, path = '/'): Promise<string> {
 async function startFixture(name: string) {
   const dir = join(work, name);
   const imageDir = join(dir, 'image');
-  const app = spawnTracked(process.execPath, [fixture, imageDir, 'exit']);
+  const app = await spawnTracked(process.execPath, [fixture, imageDir, 'exit']);
   const { port } = (await app.waitFor((e) => e.event === 'listening')) as { port: number };
   return { app, port, dir, imageDir };
 }

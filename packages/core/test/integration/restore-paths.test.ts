@@ -25,7 +25,7 @@ const savedCacheDir = process.env.DEFROST_CACHE_DIR;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'defrost-paths-'));
   image = join(work, 'image');
-  const app = spawnTracked(process.execPath, [fixture, image]);
+  const app = await spawnTracked(process.execPath, [fixture, image]);
   port = ((await app.waitFor((e) => e.event === 'listening')) as { port: number }).port;
   app.child.kill('SIGUSR2');
   await app.waitFor((e) => e.event === 'checkpointed');
@@ -100,10 +100,12 @@ describe('restore paths (real CRIU)', () => {
   });
 
   it('a killed restorer takes its restored server down with it', async () => {
-    const restorer = spawnTracked(process.execPath, [
-      fileURLToPath(new URL('../fixtures/restorer.mjs', import.meta.url)),
-      image,
-    ]);
+    const restorer = await spawnTracked(
+      process.execPath,
+      [fileURLToPath(new URL('../fixtures/restorer.mjs', import.meta.url)), image],
+      {},
+      { freezable: false },
+    );
     const { pid, launcherPid } = (await restorer.waitFor((e) => e.event === 'restored')) as {
       pid: number;
       launcherPid: number;

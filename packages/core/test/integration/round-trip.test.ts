@@ -27,7 +27,7 @@ async function getCount(port: number): Promise<{ count: number; pid: number }> {
 describe('checkpoint() and restore() with real CRIU', () => {
   it('restores a Fastify server whose state continues where it was frozen', async () => {
     const imageDir = join(work, 'counter');
-    const server = spawnTracked(process.execPath, [fixture, imageDir]);
+    const server = await spawnTracked(process.execPath, [fixture, imageDir]);
     const { port } = (await server.waitFor((e) => e.event === 'listening')) as { port: number };
     for (let i = 1; i <= 3; i++) expect((await getCount(port)).count).toBe(i);
 
@@ -62,7 +62,7 @@ describe('checkpoint() and restore() with real CRIU', () => {
 
   it('refuses to dump a server holding a keep-alive client connection, naming it, and keeps serving', async () => {
     const imageDir = join(work, 'keepalive');
-    const server = spawnTracked(process.execPath, [fixture, imageDir]);
+    const server = await spawnTracked(process.execPath, [fixture, imageDir]);
     const { port } = (await server.waitFor((e) => e.event === 'listening')) as { port: number };
     expect((await getCount(port)).count).toBe(1);
     const upstream = createServer((_, res) => res.end('upstream'));

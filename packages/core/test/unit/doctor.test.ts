@@ -1,3 +1,4 @@
+import { findOnPath } from '../../src/process/find-executable.js';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import {
   checkNodeVersion,
   checkThp,
   checkUserfaultfd,
-  findOnPath,
+
   fsTypeAt,
   parseCapEff,
   parseMounts,

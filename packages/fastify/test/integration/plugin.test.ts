@@ -53,7 +53,7 @@ async function buildImage(
 ) {
   const imageDir = join(work, name);
   const progressFile = join(work, `${name}.progress`);
-  const app = spawnTracked(process.execPath, [...nodeArgs, fixture], {
+  const app = await spawnTracked(process.execPath, [...nodeArgs, fixture], {
     DEFROST_CHECKPOINT_IMAGE: imageDir,
     DEFROST_PROGRESS_FILE: progressFile,
     FIXTURE_WARMUP: SMALL_WARMUP,
@@ -228,7 +228,7 @@ describe('@defrost/fastify with real CRIU', () => {
     const imageDir = join(work, 'tty');
     // `script` runs the app on a fresh pseudo-terminal; its output comes back through script.
     const command = [process.execPath, '--expose-gc', fixture].map((a) => `'${a}'`).join(' ');
-    const app = spawnTracked('script', ['-qec', command, '/dev/null'], {
+    const app = await spawnTracked('script', ['-qec', command, '/dev/null'], {
       DEFROST_CHECKPOINT_IMAGE: imageDir,
       FIXTURE_WARMUP: SMALL_WARMUP,
     });
@@ -244,7 +244,7 @@ describe('@defrost/fastify with real CRIU', () => {
   });
 
   it('changes nothing in a normal run', async () => {
-    const app = spawnTracked(process.execPath, [fixture], {});
+    const app = await spawnTracked(process.execPath, [fixture], {});
     const { port } = (await app.waitFor((e) => e.event === 'listening')) as { port: number };
     await app.waitFor((e) => e.event === 'defrost-done' && e.restored === null);
     expect((await get(port, '/count')).body).toMatchObject({ count: 1, restored: false });

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `pnpm test`: bootstrap, then the unit tests and the real-CRIU integration tests on every Node.js
+# in scripts/node-versions, one version after the other.
+#
+#   DEFROST_TEST_NODES="24 26"    only these versions (prefixes of the listed ones)
+#   DEFROST_TEST_SUITES=unit      only the unit tests (or: integration)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/bootstrap.sh
+nodes=${DEFROST_TEST_NODES:-$(awk '!/^#/ && NF {print $1}' scripts/node-versions)}
+suites=${DEFROST_TEST_SUITES:-unit integration}
+
+for version in $nodes; do
+  bin=$(bash scripts/node-bin.sh "$version")
+  for suite in $suites; do
+    printf '\n== Node %s: %s tests\n' "$("$bin/node" --version)" "$suite" >&2
+    # Integration files run one package at a time: real dumps and restores share PIDs, ports and 2 cores.
+    concurrency=$([[ $suite == integration ]] && echo --concurrency=1 || true)
+    PATH="$bin:$PATH" pnpm exec turbo run "test:$suite" $concurrency
+  done
+done
