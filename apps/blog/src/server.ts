@@ -46,6 +46,9 @@ async function main(): Promise<void> {
       console.error('blog: shutdown timed out, exiting');
       process.exit(1);
     }, 10_000).unref();
+    // close() waits for every connection to end, and a browser may hold one open without a request
+    // in flight (a preconnect, seen with Chromium): those are cut after a short grace.
+    setTimeout(() => app.server.closeAllConnections(), 2_000).unref();
     app.close().then(
       () => {
         console.log(`blog: stopped (${signal})`);

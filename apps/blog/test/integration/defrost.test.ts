@@ -95,7 +95,7 @@ describe('blog checkpointed and restored with real CRIU', () => {
   afterAll(async () => {
     await stopAllStarted();
     if (timings.length > 0) console.log(`blog cold vs defrost:\n  ${timings.join('\n  ')}`);
-    rmSync(work, { recursive: true, force: true });
+    if (!process.env.KEEP_WORK) rmSync(work, { recursive: true, force: true });
   });
 
   it('starts cold (seeding the database) and renders in a browser', async () => {
