@@ -8,8 +8,8 @@ export {
 export type { RestoreSettings } from './checkpoint/control.js';
 export { type Libcriu, loadLibcriu } from './criu/libcriu.js';
 export { extractLogExcerpt } from './criu/log.js';
-export { CRIU_SERVICE_ENV, type CriuService, startCriuService } from './criu/service.js';
 export { type CriuOptions, criuSetterCalls } from './criu/options.js';
+export { CRIU_SERVICE_ENV, type CriuService, startCriuService } from './criu/service.js';
 export {
   type CriuVersion,
   criuRequirementMessage,
@@ -27,6 +27,13 @@ export {
 } from './doctor/index.js';
 export * from './errors.js';
 export * from './image/index.js';
+export {
+  type FreezableApp,
+  type FreezableSpawnOptions,
+  spawnFreezable,
+  spawnWithoutIoUring,
+} from './launch/freezable.js';
+export { IO_URING_SETUP, ioUringFilterProgram, withoutIoUring } from './launch/io-uring-filter.js';
 export { type FreezeOptions, type FreezeResult, freeze, rehearseFreeze } from './lifecycle/freeze.js';
 export {
   type CheckpointContext,
@@ -38,15 +45,7 @@ export {
   type RestoreContext,
 } from './lifecycle/registry.js';
 export { reopenInAppendMode, writableNonAppendFiles } from './native/fds.js';
-export { reusePortListener } from './native/reuseport-listener.js';
-export { shrinkHeap } from './native/v8-heap.js';
-export {
-  type FreezableApp,
-  type FreezableSpawnOptions,
-  spawnFreezable,
-  spawnWithoutIoUring,
-} from './launch/freezable.js';
-export { IO_URING_SETUP, ioUringFilterProgram, withoutIoUring } from './launch/io-uring-filter.js';
+export { type ShrinkResult, shrinkHeap } from './native/v8-heap.js';
 export { findOnPath } from './process/find-executable.js';
 export { isAlive, stopPid, waitForPidGone } from './process/pid.js';
 export { type ProgressEvent, parseProgressLine, progressReporter } from './progress.js';

@@ -9,7 +9,6 @@ import {
   type RestoreContext,
   RestoreError,
   rehearseFreeze,
-  reusePortListener,
   shrinkHeap,
 } from '@defrost/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -105,11 +104,10 @@ function serverOrigin(app: FastifyInstance): string {
 async function relisten(app: FastifyInstance, port: number): Promise<void> {
   const address = app.server.address();
   if (!address || typeof address === 'string' || address.port === port) return;
-  const fd = reusePortListener(address.address, port);
   await new Promise<void>((resolve) => app.server.close(() => resolve()));
   await new Promise<void>((resolve, reject) => {
     app.server.once('error', reject);
-    app.server.listen({ fd }, () => {
+    app.server.listen({ host: address.address, port, reusePort: true }, () => {
       app.server.off('error', reject);
       resolve();
     });
@@ -209,8 +207,9 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
       // the re-warm's code again (measured with --trace-deopt).
       if (options.heap.shrink) {
         const before = process.memoryUsage().rss;
-        await shrinkHeap(gc);
-        log.info(`defrost: heap shrunk, RSS ${mb(before)} -> ${mb(process.memoryUsage().rss)} MB`);
+        const shrink = await shrinkHeap(gc);
+        if (shrink.warning) warn(shrink.warning);
+        else log.info(`defrost: heap shrunk, RSS ${mb(before)} -> ${mb(process.memoryUsage().rss)} MB`);
       }
       if (options.rehearse) {
         report({ step: 'rehearsing' });

@@ -36,7 +36,9 @@ export class BlogDatabase {
   open(): void {
     if (this.#db) return;
     const db = new DatabaseSync(this.file);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
+    );
     this.#db = db;
     this.#opens++;
   }

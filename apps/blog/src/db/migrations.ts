@@ -45,7 +45,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Applies the migrations the database has not seen yet; returns how many ran. */
 export function migrate(db: BlogDatabase): number {
-  const current = (db.connection.prepare('PRAGMA user_version').get() as unknown as { user_version: number }).user_version;
+  const current = (db.connection.prepare('PRAGMA user_version').get() as unknown as { user_version: number })
+    .user_version;
   if (current > SCHEMA_VERSION) {
     throw new Error(`${db.file}: schema version ${current} is newer than this blog (${SCHEMA_VERSION})`);
   }

@@ -145,7 +145,9 @@ export class BlogQueries {
 
   countPostsByTag(tagId: number): number {
     return (
-      this.#db.statement('SELECT COUNT(*) AS n FROM post_tags WHERE tag_id = ?').get(tagId) as unknown as { n: number }
+      this.#db.statement('SELECT COUNT(*) AS n FROM post_tags WHERE tag_id = ?').get(tagId) as unknown as {
+        n: number;
+      }
     ).n;
   }
 
@@ -231,7 +233,9 @@ export class BlogQueries {
   /** How many comments have an id up to `maxId` (to tell whether any of those were deleted since). */
   countCommentsUpTo(maxId: number): number {
     return (
-      this.#db.statement('SELECT COUNT(*) AS n FROM comments WHERE id <= ?').get(maxId) as unknown as { n: number }
+      this.#db.statement('SELECT COUNT(*) AS n FROM comments WHERE id <= ?').get(maxId) as unknown as {
+        n: number;
+      }
     ).n;
   }
 

@@ -8,7 +8,9 @@ export interface SeedResult {
 }
 
 export function seedIfEmpty(db: BlogDatabase, options: CorpusOptions = {}): SeedResult {
-  const existing = (db.connection.prepare('SELECT COUNT(*) AS n FROM posts').get() as unknown as { n: number }).n;
+  const existing = (
+    db.connection.prepare('SELECT COUNT(*) AS n FROM posts').get() as unknown as { n: number }
+  ).n;
   if (existing > 0) return { seeded: false, posts: existing };
 
   const corpus = generateCorpus(options);
@@ -29,8 +31,14 @@ export function seedIfEmpty(db: BlogDatabase, options: CorpusOptions = {}): Seed
     for (const t of corpus.tags) tagIds.set(t.slug, Number(insertTag.run(t.slug, t.name).lastInsertRowid));
     for (const p of corpus.posts) {
       const postId = Number(
-        insertPost.run(p.slug, p.title, p.summary, p.bodyMarkdown, authorIds.get(p.authorSlug)!, p.publishedAt)
-          .lastInsertRowid,
+        insertPost.run(
+          p.slug,
+          p.title,
+          p.summary,
+          p.bodyMarkdown,
+          authorIds.get(p.authorSlug)!,
+          p.publishedAt,
+        ).lastInsertRowid,
       );
       for (const tag of p.tagSlugs) insertPostTag.run(postId, tagIds.get(tag)!);
     }

@@ -63,9 +63,7 @@ async function runCold(command: readonly string[], env: NodeJS.ProcessEnv, io: I
     if (end.error) {
       printError(
         io,
-        new Error(
-          `cannot start the fallback command ${shellQuote(command)}: ${end.error.message}`,
-        ),
+        new Error(`cannot start the fallback command ${shellQuote(command)}: ${end.error.message}`),
       );
       return EXIT.FAILURE;
     }

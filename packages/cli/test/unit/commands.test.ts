@@ -166,12 +166,12 @@ describe('checkpoint without CRIU', () => {
     await expect(readFile(marker)).rejects.toThrow();
   });
 
-  it('passes the DEFROST_* variables, UV_USE_IO_URING=0 and --expose-gc to the app', async () => {
+  it('starts the app under the io_uring filter with the DEFROST_* variables, a criu service and --expose-gc', async () => {
     const dump = join(work, 'env.json');
     const image = join(work, 'env-image');
     const key = join(work, 'key');
     await writeFile(key, 'secret-key\n');
-    const script = `require('fs').writeFileSync(${JSON.stringify(dump)}, JSON.stringify({ env: process.env, gc: typeof gc, ppid: process.ppid, sid: require('fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3], pid: process.pid })); process.exit(1)`;
+    const script = `require('fs').writeFileSync(${JSON.stringify(dump)}, JSON.stringify({ env: process.env, gc: typeof gc, ppid: process.ppid, sid: require('fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3], seccomp: /Seccomp:\\s*(\\d)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1], pid: process.pid })); process.exit(1)`;
     const r = await runCli([
       'checkpoint',
       '--image',
@@ -190,6 +190,7 @@ describe('checkpoint without CRIU', () => {
       env: Record<string, string>;
       gc: string;
       sid: string;
+      seccomp: string;
       pid: number;
     };
     expect(seen.env.DEFROST_CHECKPOINT_IMAGE).toBe(image);
@@ -199,7 +200,8 @@ describe('checkpoint without CRIU', () => {
     expect(seen.env.DEFROST_SIGNING_KEY).toBeUndefined();
     expect(Object.values(seen.env).join('\n')).not.toContain('secret-key');
     expect(seen.env.DEFROST_PROGRESS_FILE).toMatch(/progress\.jsonl$/);
-    expect(seen.env.UV_USE_IO_URING).toBe('0');
+    expect(seen.seccomp).toBe('2');
+    expect(seen.env.DEFROST_CRIU_SERVICE).toMatch(/criu\.sock$/);
     expect(seen.env.NODE_OPTIONS).toContain('--expose-gc');
     expect(seen.gc).toBe('function');
     // detached: the app leads its own session

@@ -383,7 +383,10 @@ function classifyAnon(ctx: Context, e: FdEntry): AuditFinding | undefined {
   const info = e.fdinfo;
   const has = (key: string): boolean => info !== undefined && key in info.fields;
   if (name === 'io_uring' || has('SqMask')) {
-    return finding(e.fd, 'ioUring', 'unsafe', e.link, { origin: ioUringOrigin(ctx.snapshot), fix: FIXES.ioUring });
+    return finding(e.fd, 'ioUring', 'unsafe', e.link, {
+      origin: ioUringOrigin(ctx.snapshot),
+      fix: FIXES.ioUring,
+    });
   }
   if (name === 'eventpoll' || (info && info.epollTargets.length > 0)) {
     return finding(e.fd, 'epoll', 'safe', e.link, {

@@ -375,35 +375,54 @@ export function checkThp(enabled: string | undefined): DoctorCheck {
 // ---------------------------------------------------------------------------------------------
 // Node
 
-export function checkIoUring(nodeVersion: string, uvUseIoUring: string | undefined): DoctorCheck {
+/** What a probe of a node binary saw: io_uring rings at start, plainly and under defrost's filter. */
+export interface IoUringProbe {
+  /** The node that was probed (the one on PATH, which `defrost checkpoint -- node ...` runs). */
+  readonly node: string;
+  readonly nodeVersion?: string;
+  readonly uvVersion?: string;
+  /** Rings a plain start opens; undefined when the probe failed (then `error`). */
+  readonly plainRings?: number;
+  readonly filteredRings?: number;
+  /** kernel.io_uring_disabled (0 allowed, 1 privileged only, 2 off); undefined when unknown. */
+  readonly sysctl?: string;
+  readonly error?: string;
+}
+
+export function checkIoUring(probe: IoUringProbe): DoctorCheck {
   const base = { id: 'io-uring', title: 'io_uring (CRIU cannot dump it)' } as const;
-  const major = parseVersionTriple(nodeVersion)?.[0] ?? 0;
-  const setText = uvUseIoUring === undefined ? 'UV_USE_IO_URING is unset' : `UV_USE_IO_URING=${uvUseIoUring}`;
-  const dumpFails =
-    'a process with io_uring descriptors cannot be dumped (CRIU: "Unknown shit 600 (anon_inode:[io_uring])")';
-  if (uvUseIoUring === '1') {
+  if (probe.plainRings === undefined || probe.filteredRings === undefined) {
     return {
       ...base,
       status: 'warn',
-      detail: `${setText} here: libuv then opens io_uring, and ${dumpFails}; \`defrost checkpoint\` sets UV_USE_IO_URING=0 for the app it starts, but a server started another way inherits this`,
-      fix: 'unset UV_USE_IO_URING (or set it to 0) for servers you checkpoint',
+      detail: `could not probe ${probe.node}: ${probe.error ?? 'no answer'}`,
+      fix: 'check that node runs and that perl is installed (defrost starts apps through it)',
     };
   }
-  if (uvUseIoUring === '0') {
-    return { ...base, status: 'pass', detail: `${setText}: libuv uses no io_uring` };
-  }
-  if (major <= 20) {
+  const who = `Node ${probe.nodeVersion} (libuv ${probe.uvVersion}, ${probe.node})`;
+  if (probe.filteredRings > 0) {
     return {
       ...base,
-      status: 'pass',
-      detail: `Node ${nodeVersion} uses io_uring only with UV_USE_IO_URING=1 (${setText}); \`defrost checkpoint\` sets UV_USE_IO_URING=0 anyway`,
+      status: 'fail',
+      detail: `${who} still opens ${probe.filteredRings} io_uring ring(s) under defrost's seccomp filter, so no app it runs can be frozen`,
+      fix: 'report this with `defrost doctor --json`; meanwhile switch io_uring off for the host: sysctl kernel.io_uring_disabled=2',
     };
+  }
+  if (probe.plainRings === 0) {
+    const why =
+      probe.sysctl === '2'
+        ? 'io_uring is switched off on this host (kernel.io_uring_disabled=2)'
+        : 'its libuv opens none at start';
+    return { ...base, status: 'pass', detail: `${who} opens no io_uring ring: ${why}` };
   }
   return {
     ...base,
-    status: 'warn',
-    detail: `Node ${nodeVersion}'s libuv may use io_uring without being asked (${setText}), and ${dumpFails}; \`defrost checkpoint\` sets UV_USE_IO_URING=0 for the app it starts, and the pre-freeze audit stops on io_uring descriptors`,
-    fix: 'start servers you checkpoint yourself with UV_USE_IO_URING=0',
+    status: 'pass',
+    detail:
+      `${who} opens ${probe.plainRings} io_uring ring(s) at start (one per event loop, whatever UV_USE_IO_URING says), ` +
+      'which CRIU cannot dump. defrost starts the apps it freezes (and the cold starts restore falls back to) ' +
+      `under a seccomp filter that makes io_uring_setup fail, and libuv then uses epoll: ${probe.filteredRings} rings under it. ` +
+      'A server started another way cannot be frozen: start it through `defrost checkpoint` or `defrost run`, or set kernel.io_uring_disabled=2',
   };
 }
 
@@ -466,9 +485,12 @@ export function checkExposeGc(result: CommandResult | undefined): DoctorCheck {
 }
 
 export function checkRestoreTools(
-  found: Readonly<Record<'unshare' | 'perl', string | undefined>>,
+  found: Readonly<Record<'setpriv' | 'unshare' | 'perl', string | undefined>>,
 ): DoctorCheck {
-  const base = { id: 'restore-tools', title: 'unshare and perl (used by restore)' } as const;
+  const base = {
+    id: 'restore-tools',
+    title: 'setpriv, unshare and perl (used to start and restore apps)',
+  } as const;
   const missing = Object.entries(found)
     .filter(([, path]) => !path)
     .map(([name]) => name);
@@ -476,11 +498,15 @@ export function checkRestoreTools(
     return {
       ...base,
       status: 'fail',
-      detail: `missing on PATH: ${missing.join(', ')}; \`defrost restore\` runs criu under \`unshare --pid --fork --mount-proc\` with a perl reaper as PID 1`,
-      fix: 'sudo apt-get install util-linux perl-base',
+      detail: `missing on PATH: ${missing.join(', ')}; \`defrost restore\` runs criu under \`setpriv --pdeathsig KILL unshare --pid --fork --mount-proc\` with a perl reaper, and apps start through perl (the io_uring filter)`,
+      fix: 'sudo apt-get install util-linux perl-base (setpriv and unshare are in util-linux)',
     };
   }
-  return { ...base, status: 'pass', detail: `unshare at ${found.unshare}, perl at ${found.perl}` };
+  return {
+    ...base,
+    status: 'pass',
+    detail: `setpriv at ${found.setpriv}, unshare at ${found.unshare}, perl at ${found.perl}`,
+  };
 }
 
 export function checkFastRestore(

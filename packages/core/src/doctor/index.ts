@@ -9,11 +9,10 @@ import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch as osArch, release } from 'node:os';
-import { delimiter, isAbsolute, join } from 'node:path';
 import { cacheDir, cacheDirState } from '../cache.js';
-import { findOnPath } from '../process/find-executable.js';
 import { LIBCRIU_SONAME, loadLibcriu } from '../criu/libcriu.js';
 import { type CriuVersion, parseCriuVersion } from '../criu/version.js';
+import { findOnPath } from '../process/find-executable.js';
 import {
   type CommandResult,
   checkCapabilities,
@@ -30,6 +29,7 @@ import {
   checkThp,
   checkUserfaultfd,
 } from './checks.js';
+import { probeIoUring } from './io-uring-probe.js';
 import type { DoctorCheck, DoctorOptions, DoctorPaths, DoctorReport } from './types.js';
 
 export * from './checks.js';
@@ -42,6 +42,7 @@ const DEFAULT_PATHS: DoctorPaths = {
   unprivilegedUffd: '/proc/sys/vm/unprivileged_userfaultfd',
   thp: '/sys/kernel/mm/transparent_hugepage/enabled',
   kdat: '/run/criu.kdat',
+  ioUringSysctl: '/proc/sys/kernel/io_uring_disabled',
   // src/doctor/index.ts and dist/doctor/index.js are both two levels below the package root.
   // By package name, not by a path relative to this file: the CLI ships core bundled into itself.
   packageJson: createRequire(import.meta.url).resolve('@defrost/core/package.json'),
@@ -153,8 +154,10 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     kdat,
     kdatTmp,
     range,
+    setpriv,
     unshare,
     perl,
+    ioUring,
   ] = await Promise.all([
     criuPath ? run(criuPath, ['check']) : undefined,
     criuPath && criuVersion ? run(criuPath, ['check', '--feature', 'uffd-noncoop']) : undefined,
@@ -169,8 +172,11 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     fileInfo(paths.kdat),
     fileInfo(`${paths.kdat}.tmp`),
     testedNodeRange(paths.packageJson),
+    findOnPath('setpriv', env.PATH),
     findOnPath('unshare', env.PATH),
     findOnPath('perl', env.PATH),
+    // The node that `defrost checkpoint -- node app.js` would run, which may not be this one.
+    findOnPath('node', env.PATH).then((node) => probeIoUring(node ?? execPath, run, paths.ioUringSysctl)),
   ]);
   const libcriu = libcriuProbe(soname);
   // `defrost restore` keeps CRIU's kernel-feature cache itself (restore/kdat-cache.ts).
@@ -183,11 +189,11 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     checkLibcriu(soname, libcriu.loaded, libcriu.error),
     checkCapabilities(euid, procStatus),
     checkCriuCheck(criuPath, criuCheck),
-    checkRestoreTools({ unshare, perl }),
+    checkRestoreTools({ setpriv, unshare, perl }),
     checkKdatCache(mounts, kdat, kdatTmp, paths.kdat, restoreCache),
     checkUserfaultfd(uffdSysctl, uffdFeature, euid),
     checkThp(thp),
-    checkIoUring(nodeVersion, env.UV_USE_IO_URING),
+    checkIoUring(ioUring),
     checkNodeVersion(nodeVersion, range, execPath),
     checkExposeGc(gcProbe),
   ];

@@ -36,6 +36,8 @@ export interface DoctorPaths {
   readonly thp: string;
   /** Where CRIU 4.2 keeps its kernel-feature cache (hard-coded in CRIU): /run/criu.kdat. */
   readonly kdat: string;
+  /** kernel.io_uring_disabled (Linux >= 6.6). */
+  readonly ioUringSysctl: string;
   /** package.json whose engines.node is the tested Node range (default: @defrost/core's). */
   readonly packageJson: string;
 }
@@ -43,7 +45,8 @@ export interface DoctorPaths {
 export interface DoctorOptions {
   /**
    * Environment: PATH is where `criu`, `unshare` and `perl` are looked up (tests put fake
-   * binaries first, or leave criu out); UV_USE_IO_URING and NODE_OPTIONS are inspected.
+   * binaries first, or leave criu out; `node` there is the one probed for io_uring); NODE_OPTIONS
+   * is inspected.
    * Default: process.env.
    */
   readonly env?: NodeJS.ProcessEnv;

@@ -1,16 +1,13 @@
 import { createRequire } from 'node:module';
 
 /**
- * The few libc calls Node does not expose: dup2 onto stdio, socket options and listening sockets,
+ * The few libc calls Node does not expose: dup2 onto stdio, socket options,
  * taking a descriptor from another process (pidfd_getfd), malloc_trim.
  * Loaded lazily through koffi so that normal runs never touch FFI.
  */
 export interface Libc {
   dup2(oldFd: number, newFd: number): number;
   close(fd: number): number;
-  socket(domain: number, type: number, protocol: number): number;
-  bind(fd: number, address: Buffer, length: number): number;
-  listen(fd: number, backlog: number): number;
   setsockoptInt(fd: number, level: number, name: number, value: number): number;
   /** pidfd_open(2) then pidfd_getfd(2): a copy of another process's descriptor (Linux >= 5.6). */
   takeFdFrom(pid: number, targetFd: number): number;
@@ -37,9 +34,6 @@ export function loadLibc(): Libc {
   const close = lib.func('int close(int fd)');
   const setsockopt = lib.func('int setsockopt(int fd, int level, int name, _In_ int *value, uint32_t len)');
   const syscall = lib.func('long syscall(long nr, ...)');
-  const socket = lib.func('int socket(int domain, int type, int protocol)');
-  const bind = lib.func('int bind(int fd, const void *addr, uint32_t len)');
-  const listen = lib.func('int listen(int fd, int backlog)');
   // glibc only (musl has none): trimming is an optimisation, never a requirement.
   const mallocTrim = (() => {
     try {
@@ -51,9 +45,6 @@ export function loadLibc(): Libc {
   libc = {
     dup2: (oldFd, newFd) => dup2(oldFd, newFd) as number,
     close: (fd) => close(fd) as number,
-    socket: (domain, type, protocol) => socket(domain, type, protocol) as number,
-    bind: (fd, address, length) => bind(fd, address, length) as number,
-    listen: (fd, backlog) => listen(fd, backlog) as number,
     setsockoptInt: (fd, level, name, value) => setsockopt(fd, level, name, [value], 4) as number,
     takeFdFrom: (pid, targetFd) => {
       const pidfd = Number(syscall(SYS_PIDFD_OPEN, 'int', pid, 'uint', 0));

@@ -1,3 +1,3 @@
 /** Helpers for tests that start real processes: used by every package's integration tests. */
-export { type Spawned, spawnTracked, stopAllStarted, track } from './processes.js';
+export { type Spawned, spawnTracked, stopAllStarted, type TestLaunch, track } from './processes.js';
 export { restoreToFile } from './restore.js';

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { CriuService } from '../criu/service.js';
-import { spawnFreezable } from '../launch/freezable.js';
+import { spawnFreezable, spawnWithoutIoUring } from '../launch/freezable.js';
 import { stopPid, waitForPidGone } from '../process/pid.js';
 
 /** A child process whose stdout lines are JSON events (non-JSON lines are kept as text). */
@@ -31,14 +31,18 @@ function parse(line: string): Record<string, unknown> | undefined {
 }
 
 /**
- * Starts a process tracked for cleanup: as defrost starts the apps it freezes (spawnFreezable),
- * or, with `freezable: false`, plainly (a restorer: CRIU must not run under the app's filter).
+ * How a test starts a process: as defrost starts the apps it freezes (spawnFreezable), under the
+ * io_uring filter but with no criu service, or plainly (a restorer: CRIU must not run under an
+ * app's filter).
  */
+export type TestLaunch = 'freezable' | 'filter-only' | 'plain';
+
+/** Starts a process tracked for cleanup (see TestLaunch). */
 export async function spawnTracked(
   command: string,
   args: string[],
   env: Record<string, string | undefined> = {},
-  o: { readonly freezable?: boolean } = {},
+  o: { readonly launch?: TestLaunch } = {},
 ): Promise<Spawned> {
   const options = {
     env: { ...process.env, ...env },
@@ -47,8 +51,10 @@ export async function spawnTracked(
     detached: true,
   };
   let child: ChildProcess;
-  if (o.freezable === false) {
+  if (o.launch === 'plain') {
     child = spawn(command, args, options);
+  } else if (o.launch === 'filter-only') {
+    ({ child } = await spawnWithoutIoUring([command, ...args], options));
   } else {
     const app = await spawnFreezable([command, ...args], options);
     services.add(app.criu);

@@ -95,9 +95,7 @@ async function runScenario(
   options: { arg?: string; env?: Record<string, string>; ipc?: boolean; plainStart?: boolean } = {},
 ): Promise<ScenarioOutput> {
   const command = [process.execPath, FIXTURE, scenario, ...(options.arg !== undefined ? [options.arg] : [])];
-  const launch = options.plainStart
-    ? { file: command[0]!, args: command.slice(1) }
-    : withoutIoUring(command);
+  const launch = options.plainStart ? { file: command[0]!, args: command.slice(1) } : withoutIoUring(command);
   const child = spawn(launch.file, launch.args, {
     cwd: here,
     env: { ...process.env, ...options.env },
@@ -244,7 +242,9 @@ describe('audit of real Node processes', () => {
         expect(ring.fix).toMatch(/defrost checkpoint -- COMMAND/);
         expect(ring.fix).toMatch(/kernel\.io_uring_disabled=2/);
       }
-      expect(message).toContain(`fd ${rings[0]!.fd}: io_uring instance anon_inode:[io_uring] (${origin}): fix: start the app through defrost`);
+      expect(message).toContain(
+        `fd ${rings[0]!.fd}: io_uring instance anon_inode:[io_uring] (${origin}): fix: start the app through defrost`,
+      );
       await stopAll();
 
       const filtered = await runScenario('uring', { env: { UV_USE_IO_URING: '1' } });

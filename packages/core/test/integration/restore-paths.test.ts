@@ -104,7 +104,7 @@ describe('restore paths (real CRIU)', () => {
       process.execPath,
       [fileURLToPath(new URL('../fixtures/restorer.mjs', import.meta.url)), image],
       {},
-      { freezable: false },
+      { launch: 'plain' },
     );
     const { pid, launcherPid } = (await restorer.waitFor((e) => e.event === 'restored')) as {
       pid: number;

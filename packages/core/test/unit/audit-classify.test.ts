@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { classifySnapshot } from '../../src/audit/classify.js';
 import {
   type AuditFinding,
   type AuditReport,
@@ -268,7 +269,7 @@ describe('files', () => {
 });
 
 describe('anonymous inodes', () => {
-  it('refuses io_uring with the UV_USE_IO_URING fix', async () => {
+  it('refuses io_uring with a fix that works on every Node: start through defrost', async () => {
     proc.self({
       pid: PID,
       environ: { UV_USE_IO_URING: '1' },
@@ -285,7 +286,8 @@ describe('anonymous inodes', () => {
       target: 'anon_inode:[io_uring]',
       origin: 'libuv (UV_USE_IO_URING=1)',
     });
-    expect(byFd(report, 13).fix).toMatch(/UV_USE_IO_URING=0/);
+    expect(byFd(report, 13).fix).toMatch(/start the app through defrost \(`defrost checkpoint -- COMMAND`/);
+    expect(byFd(report, 13).fix).toMatch(/sysctl kernel\.io_uring_disabled=2/);
     expect(byFd(report, 14).kind).toBe('signalfd');
     expect(byFd(report, 15).kind).toBe('timerfd');
     expect(report.errors.map((f) => f.fd)).toEqual([13]);
@@ -298,7 +300,28 @@ describe('anonymous inodes', () => {
     });
     const report = await audit();
     expect(byFd(report, 13)).toMatchObject({ kind: 'ioUring' });
-    expect(byFd(report, 13).origin).toMatch(/libuv \(UV_USE_IO_URING\)/);
+    expect(byFd(report, 13).origin).toBe('libuv or a native addon');
+  });
+
+  it("names libuv >= 1.51's rings as opened for every event loop, whatever UV_USE_IO_URING says", () => {
+    const ring = { fd: 4, link: 'anon_inode:[io_uring]' };
+    const snapshot = (uv: string) => ({
+      pid: PID,
+      fds: [ring],
+      inet: [],
+      unix: [],
+      unixPeers: undefined,
+      children: [],
+      environ: { UV_USE_IO_URING: '0' },
+      cmdline: ['node', 'app.js'],
+      runtime: { node: 'v24.22.3', uv },
+    });
+    expect(classifySnapshot(snapshot('1.52.1')).find((f) => f.fd === 4)?.origin).toBe(
+      'libuv 1.52.1 (Node v24.22.3) opens one for every event loop, whatever UV_USE_IO_URING says',
+    );
+    expect(classifySnapshot(snapshot('1.46.0')).find((f) => f.fd === 4)?.origin).toBe(
+      'libuv (UV_USE_IO_URING=0)',
+    );
   });
 
   it('makes inotify (fs.watch) a warning, not an error', async () => {
@@ -578,7 +601,7 @@ describe('policy and the refusal message', () => {
     expect(lines[2]).toMatch(
       /^ {2}fd 23: established TCP socket 127\.0\.0\.1:51234 -> 127\.0\.0\.1:3000 \(an HTTP client keep-alive connection.*\): fix: /,
     );
-    expect(lines[1]).toMatch(/UV_USE_IO_URING=0/);
+    expect(lines[1]).toMatch(/fix: start the app through defrost/);
     expect(lines[4]).toMatch(/out\.txt \(open for writing without O_APPEND, 0 bytes\)/);
     expect(lines[6]).toMatch(
       /auditPolicy: \{ ioUring: 'warn', tcpConnection: 'warn', writableFile: 'warn', childProcess: 'warn' \}/,

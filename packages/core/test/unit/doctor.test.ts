@@ -1,4 +1,3 @@
-import { findOnPath } from '../../src/process/find-executable.js';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,13 +12,13 @@ import {
   checkNodeVersion,
   checkThp,
   checkUserfaultfd,
-
   fsTypeAt,
   parseCapEff,
   parseMounts,
   runDoctor,
   satisfiesRange,
 } from '../../src/doctor/index.js';
+import { findOnPath } from '../../src/process/find-executable.js';
 
 const ROOT_CAPS = 'Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t000001fffeffffff\n';
 const NO_CAPS = 'CapEff:\t0000000000000000\n';
@@ -163,19 +162,29 @@ describe('userfaultfd, THP, io_uring, node', () => {
   it('THP reports the mode', () => {
     expect(checkThp('always [madvise] never\n').detail).toContain('mode madvise');
   });
-  it('io_uring', () => {
-    expect(checkIoUring('v20.20.2', undefined).status).toBe('pass');
-    const on = checkIoUring('v20.20.2', '1');
-    expect(on.status).toBe('warn');
-    expect(on.detail).toContain('UV_USE_IO_URING=0');
-    expect(checkIoUring('v22.12.0', undefined).status).toBe('warn');
-    expect(checkIoUring('v22.12.0', '0').status).toBe('pass');
+  it('io_uring: what the probe of the node on PATH saw, and what defrost does about it', () => {
+    const node = { node: '/usr/bin/node', nodeVersion: 'v24.22.3', uvVersion: '1.52.1' };
+    const handled = checkIoUring({ ...node, plainRings: 3, filteredRings: 0, sysctl: '0' });
+    expect(handled.status).toBe('pass');
+    expect(handled.detail).toContain('opens 3 io_uring ring(s) at start');
+    expect(handled.detail).toContain('seccomp filter that makes io_uring_setup fail');
+    expect(handled.detail).toContain('kernel.io_uring_disabled=2');
+    const off = checkIoUring({ ...node, plainRings: 0, filteredRings: 0, sysctl: '2' });
+    expect(off).toMatchObject({ status: 'pass' });
+    expect(off.detail).toContain('switched off on this host');
+    const broken = checkIoUring({ ...node, plainRings: 3, filteredRings: 3, sysctl: '0' });
+    expect(broken.status).toBe('fail');
+    expect(broken.fix).toContain('kernel.io_uring_disabled=2');
+    const unknown = checkIoUring({ node: '/nope/node', error: 'ENOENT' });
+    expect(unknown.status).toBe('warn');
+    expect(unknown.detail).toContain('/nope/node: ENOENT');
   });
   it('node version against the tested range', () => {
-    expect(checkNodeVersion('v20.20.2', '^20.19.0', '/usr/bin/node').status).toBe('pass');
-    const out = checkNodeVersion('v24.0.0', '^20.19.0', '/usr/bin/node');
+    const range = '^22.23.5 || ^24.22.3 || ^26.12.1';
+    expect(checkNodeVersion('v24.22.3', range, '/usr/bin/node').status).toBe('pass');
+    const out = checkNodeVersion('v20.20.2', range, '/usr/bin/node');
     expect(out.status).toBe('warn');
-    expect(out.detail).toContain('^20.19.0');
+    expect(out.detail).toContain(range);
   });
 });
 

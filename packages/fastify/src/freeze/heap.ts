@@ -6,7 +6,7 @@ type Gc = () => void;
 /**
  * The garbage collector, from --expose-gc when the process has it; otherwise the second-best
  * way: enable the flag at run time and fetch `gc` from a fresh context (V8 installs it in
- * contexts created after the flag is set). The second way works on Node 20-24 but is not a
+ * contexts created after the flag is set). The second way works on Node 22-26 (tested) but is not a
  * public API, hence the warning.
  */
 export function findGc(): { gc: Gc | undefined; warning?: string } {
