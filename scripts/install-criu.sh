@@ -4,7 +4,7 @@
 # Why not bookworm's criu: Linux >= 6.16 refuses SO_PASSCRED/SO_PASSSEC on inet sockets, so
 # CRIU < 4.2 cannot dump any TCP socket (and 3.17 fails `criu check` on the new vDSO layout).
 # criu 4.2.1 lives in forky and needs glibc >= 2.38, which comes from trixie. APT pinning keeps
-# every other package on bookworm. Facts behind each step: shared/CRIU-NOTES.md.
+# every other package on bookworm. Facts behind each step: docs/criu-and-node.md.
 #
 # Idempotent: exits at once when criu >= 4.2 and libcriu.so.2 are already there.
 set -euo pipefail

@@ -57,7 +57,6 @@ export interface ContenderInfo {
 
 export interface Verdict {
   readonly id: string;
-  readonly issue: number;
   readonly claim: string;
   /** null when the bench could not measure what the claim needs. */
   readonly pass: boolean | null;

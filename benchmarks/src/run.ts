@@ -103,7 +103,9 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
     const appEnv = serverEnv({ PORT: String(appPort), BLOG_DATA_DIR: dataDir });
     const floorEnv = serverEnv({ PORT: String(floorPort) });
     const appName = relativeToRepo(paths.app);
-    io.progress(`app ${appName}, work dir ${work} (${machine.imageFilesystem.type}), port ${appPort}`);
+    io.progress(
+      `app ${appName} on Node ${process.version} (${process.execPath}), work dir ${work} (${machine.imageFilesystem.type}), port ${appPort}`,
+    );
     if (!paths.cli) {
       io.warn(
         'packages/cli is not built (packages/cli/dist/bin.js missing): images are built by running the app with DEFROST_CHECKPOINT_IMAGE, and `defrost` runs a stand-in restore command on @defrost/core (same verification, criu restore and hooks; `pnpm --filter defrost build` to measure the real CLI)',
@@ -214,7 +216,7 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
     ];
     if (paths.cli) {
       contenders.push(
-        // Memory paged in through userfaultfd instead of before the server resumes (issue 8).
+        // Memory paged in through userfaultfd instead of before the server resumes.
         restoreCommandContender({
           id: 'defrost (lazy pages)',
           pc: io.pc,
@@ -397,6 +399,7 @@ export async function runBench(args: BenchArgs, io: BenchIo): Promise<BenchOutco
       }
       const verdicts = computeVerdicts({
         coldTtfrMs: results.cold?.timeToFirstResponseMs?.median,
+        compileCacheTtfrMs: results['cold+compile-cache']?.timeToFirstResponseMs?.median,
         defrostTtfrMs: results.defrost?.timeToFirstResponseMs?.median,
         floorTtfrMs: results.floor?.timeToFirstResponseMs?.median,
         defrostFirst100P99Ms: results.defrost?.first100P99Ms?.median,

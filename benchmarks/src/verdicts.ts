@@ -1,8 +1,10 @@
-/** The bars issues 7 and 8 set for defrost, judged on medians. Pure: the unit tests feed numbers in. */
+/** The bars defrost must clear, judged on medians. Pure: the unit tests feed numbers in. */
 import type { Verdict } from './model.js';
 
 export interface VerdictInputs {
   readonly coldTtfrMs?: number;
+  /** A cold start with Node's compile cache filled: the first thing a Node user would try instead. */
+  readonly compileCacheTtfrMs?: number;
   readonly defrostTtfrMs?: number;
   readonly floorTtfrMs?: number;
   readonly defrostFirst100P99Ms?: number;
@@ -42,49 +44,42 @@ function judge(
 
 export function computeVerdicts(v: VerdictInputs): Verdict[] {
   const cold = v.coldTtfrMs;
+  const cached = v.compileCacheTtfrMs;
   const defrost = v.defrostTtfrMs;
+  const sooner = (baseline: number, m: number): string => `${fmt(baseline / m)}x sooner`;
   return [
     judge(
-      { id: 'ttfr-10x', issue: 7, claim: 'defrost median time to first response <= cold/10' },
-      defrost,
-      cold === undefined ? undefined : cold / 10,
-      (m, t) =>
-        `defrost ${fmt(m)} ms vs cold/10 = ${fmt(t)} ms (cold ${fmt(cold!)} ms, ${fmt(cold! / m)}x faster)`,
-    ),
-    judge(
-      {
-        id: 'first100-p99-1.5x-steady',
-        issue: 7,
-        claim: 'restored first-100 p99 within 1.5x of steady state',
-      },
-      v.defrostFirst100P99Ms,
-      v.steadyStateP99Ms === undefined ? undefined : v.steadyStateP99Ms * 1.5,
-      (m, t) =>
-        `first-100 p99 ${fmt(m)} ms vs 1.5 x steady p99 ${fmt(v.steadyStateP99Ms!)} ms = ${fmt(t)} ms (${fmt(m / v.steadyStateP99Ms!)}x)`,
-    ),
-    judge(
-      { id: 'ttfr-15x', issue: 8, claim: 'defrost median time to first response <= cold/15' },
+      { id: 'ttfr-15x-cold', claim: 'first response at least 15x sooner than a cold start' },
       defrost,
       cold === undefined ? undefined : cold / 15,
-      (m, t) => `defrost ${fmt(m)} ms vs cold/15 = ${fmt(t)} ms`,
+      (m, t) => `defrost ${fmt(m)} ms vs cold ${fmt(cold!)} ms / 15 = ${fmt(t)} ms (${sooner(cold!, m)})`,
     ),
     judge(
       {
-        id: 'ttfr-3x-floor',
-        issue: 8,
-        claim: 'defrost median time to first response within 3x of the floor',
+        id: 'ttfr-10x-compile-cache',
+        claim: "first response at least 10x sooner than a cold start with Node's compile cache",
       },
+      defrost,
+      cached === undefined ? undefined : cached / 10,
+      (m, t) =>
+        `defrost ${fmt(m)} ms vs cold+compile-cache ${fmt(cached!)} ms / 10 = ${fmt(t)} ms (${sooner(cached!, m)})`,
+    ),
+    judge(
+      { id: 'ttfr-3x-floor', claim: 'first response within 3x of the floor (a trivial server restored)' },
       defrost,
       v.floorTtfrMs === undefined ? undefined : v.floorTtfrMs * 3,
       (m, t) =>
         `defrost ${fmt(m)} ms vs 3 x floor ${fmt(v.floorTtfrMs!)} ms = ${fmt(t)} ms (${fmt(m / v.floorTtfrMs!)}x floor)`,
     ),
     judge(
-      {
-        id: 'throughput-1s-70pct',
-        issue: 8,
-        claim: 'defrost first-second throughput >= 70% of steady state',
-      },
+      { id: 'first100-p99-1.5x-steady', claim: 'first 100 requests: p99 within 1.5x of steady state' },
+      v.defrostFirst100P99Ms,
+      v.steadyStateP99Ms === undefined ? undefined : v.steadyStateP99Ms * 1.5,
+      (m, t) =>
+        `first-100 p99 ${fmt(m)} ms vs 1.5 x steady p99 ${fmt(v.steadyStateP99Ms!)} ms = ${fmt(t)} ms (${fmt(m / v.steadyStateP99Ms!)}x)`,
+    ),
+    judge(
+      { id: 'throughput-1s-70pct', claim: 'first second: at least 70% of steady-state throughput' },
       v.defrostThroughput1sRps,
       v.steadyStateRps === undefined ? undefined : v.steadyStateRps * 0.7,
       (m, t) =>

@@ -95,7 +95,7 @@ export function renderReport(doc: BenchDocument): string {
   lines.push('verdicts:');
   for (const v of doc.verdicts) {
     const mark = v.pass === null ? 'N/A ' : v.pass ? 'PASS' : 'FAIL';
-    lines.push(`  ${mark}  issue ${v.issue}: ${v.claim}: ${v.detail}`);
+    lines.push(`  ${mark}  ${v.claim}: ${v.detail}`);
   }
   lines.push('');
   lines.push(

@@ -3,6 +3,7 @@ import { computeVerdicts, type VerdictInputs } from '../../src/verdicts.js';
 
 const base: VerdictInputs = {
   coldTtfrMs: 3000,
+  compileCacheTtfrMs: 2000,
   defrostTtfrMs: 150,
   floorTtfrMs: 60,
   defrostFirst100P99Ms: 1.2,
@@ -13,41 +14,42 @@ const base: VerdictInputs = {
 const byId = (inputs: VerdictInputs) => Object.fromEntries(computeVerdicts(inputs).map((v) => [v.id, v]));
 
 describe('verdicts', () => {
-  it('has the two bars of issue 7 and the three of issue 8', () => {
-    const verdicts = computeVerdicts(base);
-    expect(verdicts.map((v) => [v.issue, v.id])).toEqual([
-      [7, 'ttfr-10x'],
-      [7, 'first100-p99-1.5x-steady'],
-      [8, 'ttfr-15x'],
-      [8, 'ttfr-3x-floor'],
-      [8, 'throughput-1s-70pct'],
+  it('are named by what they claim', () => {
+    expect(computeVerdicts(base).map((v) => [v.id, v.claim])).toEqual([
+      ['ttfr-15x-cold', 'first response at least 15x sooner than a cold start'],
+      ['ttfr-10x-compile-cache', "first response at least 10x sooner than a cold start with Node's compile cache"],
+      ['ttfr-3x-floor', 'first response within 3x of the floor (a trivial server restored)'],
+      ['first100-p99-1.5x-steady', 'first 100 requests: p99 within 1.5x of steady state'],
+      ['throughput-1s-70pct', 'first second: at least 70% of steady-state throughput'],
     ]);
   });
 
   it('passes everything when every bar is met, with numbers in the detail', () => {
     const v = byId(base);
     for (const verdict of Object.values(v)) expect(verdict.pass).toBe(true);
-    expect(v['ttfr-10x']!.threshold).toBe(300);
-    expect(v['ttfr-10x']!.measured).toBe(150);
-    expect(v['ttfr-10x']!.detail).toContain('150 ms');
-    expect(v['ttfr-15x']!.threshold).toBe(200);
+    expect(v['ttfr-15x-cold']!.threshold).toBe(200);
+    expect(v['ttfr-15x-cold']!.measured).toBe(150);
+    expect(v['ttfr-15x-cold']!.detail).toBe('defrost 150 ms vs cold 3000 ms / 15 = 200 ms (20.0x sooner)');
+    expect(v['ttfr-10x-compile-cache']!.threshold).toBe(200);
+    expect(v['ttfr-10x-compile-cache']!.detail).toContain('(13.3x sooner)');
     expect(v['ttfr-3x-floor']!.threshold).toBe(180);
     expect(v['first100-p99-1.5x-steady']!.threshold).toBe(1.5);
     expect(v['throughput-1s-70pct']!.threshold).toBe(700);
   });
 
-  it('treats the bars as inclusive (exactly cold/10 passes)', () => {
-    const v = byId({ ...base, defrostTtfrMs: 300 });
-    expect(v['ttfr-10x']!.pass).toBe(true);
-    expect(v['ttfr-15x']!.pass).toBe(false);
+  it('treats the bars as inclusive (exactly cold/15 passes)', () => {
+    const v = byId({ ...base, defrostTtfrMs: 200 });
+    expect(v['ttfr-15x-cold']!.pass).toBe(true);
+    expect(v['ttfr-10x-compile-cache']!.pass).toBe(true);
+    expect(byId({ ...base, defrostTtfrMs: 201 })['ttfr-15x-cold']!.pass).toBe(false);
     expect(byId({ ...base, defrostThroughput1sRps: 700 })['throughput-1s-70pct']!.pass).toBe(true);
     expect(byId({ ...base, defrostFirst100P99Ms: 1.5 })['first100-p99-1.5x-steady']!.pass).toBe(true);
   });
 
   it('fails each bar on the wrong side of it', () => {
     const v = byId({ ...base, defrostTtfrMs: 301, defrostFirst100P99Ms: 1.51, defrostThroughput1sRps: 699 });
-    expect(v['ttfr-10x']!.pass).toBe(false);
-    expect(v['ttfr-15x']!.pass).toBe(false);
+    expect(v['ttfr-15x-cold']!.pass).toBe(false);
+    expect(v['ttfr-10x-compile-cache']!.pass).toBe(false);
     expect(v['ttfr-3x-floor']!.pass).toBe(false); // 301 > 3 x 60
     expect(v['first100-p99-1.5x-steady']!.pass).toBe(false);
     expect(v['throughput-1s-70pct']!.pass).toBe(false);
@@ -59,11 +61,11 @@ describe('verdicts', () => {
   });
 
   it('says "not measured" (pass null) instead of guessing when an input is missing', () => {
-    const v = byId({ ...base, floorTtfrMs: undefined, steadyStateRps: undefined, defrostTtfrMs: undefined });
+    const v = byId({ ...base, floorTtfrMs: undefined, compileCacheTtfrMs: undefined, defrostTtfrMs: undefined });
     expect(v['ttfr-3x-floor']!.pass).toBeNull();
-    expect(v['throughput-1s-70pct']!.pass).toBeNull();
-    expect(v['ttfr-10x']!.pass).toBeNull();
-    expect(v['ttfr-10x']!.detail).toBe('not measured');
+    expect(v['ttfr-10x-compile-cache']!.pass).toBeNull();
+    expect(v['ttfr-15x-cold']!.pass).toBeNull();
+    expect(v['ttfr-15x-cold']!.detail).toBe('not measured');
     expect(v['first100-p99-1.5x-steady']!.pass).toBe(true);
   });
 });

@@ -2,7 +2,7 @@
  * Classification of a process's open resources: a pure function of a snapshot of /proc, so that
  * unit tests can cover every rule without a kernel.
  *
- * The rules come from what CRIU 4.2 does with a Node 20 server: shared/CRIU-NOTES.md and the
+ * The rules come from what CRIU 4.2 does with a Node server: docs/criu-and-node.md and the
  * measurements in ./README.md (io_uring, inotify, UDP, Node's own descriptors).
  */
 import { basename } from 'node:path';

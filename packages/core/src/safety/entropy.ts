@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 
 /**
  * Per-copy uniqueness. Copies restored from one image start with identical memory, so every
- * random generator in it would produce the same sequence in every copy (shared/CRIU-NOTES.md:
+ * random generator in it would produce the same sequence in every copy (docs/criu-and-node.md:
  * two copies gave identical randomUUID(), randomBytes() and Math.random()).
  */
 
