@@ -17,7 +17,10 @@ describe('verdicts', () => {
   it('are named by what they claim', () => {
     expect(computeVerdicts(base).map((v) => [v.id, v.claim])).toEqual([
       ['ttfr-15x-cold', 'first response at least 15x sooner than a cold start'],
-      ['ttfr-10x-compile-cache', "first response at least 10x sooner than a cold start with Node's compile cache"],
+      [
+        'ttfr-10x-compile-cache',
+        "first response at least 10x sooner than a cold start with Node's compile cache",
+      ],
       ['ttfr-3x-floor', 'first response within 3x of the floor (a trivial server restored)'],
       ['first100-p99-1.5x-steady', 'first 100 requests: p99 within 1.5x of steady state'],
       ['throughput-1s-70pct', 'first second: at least 70% of steady-state throughput'],
@@ -61,7 +64,12 @@ describe('verdicts', () => {
   });
 
   it('says "not measured" (pass null) instead of guessing when an input is missing', () => {
-    const v = byId({ ...base, floorTtfrMs: undefined, compileCacheTtfrMs: undefined, defrostTtfrMs: undefined });
+    const v = byId({
+      ...base,
+      floorTtfrMs: undefined,
+      compileCacheTtfrMs: undefined,
+      defrostTtfrMs: undefined,
+    });
     expect(v['ttfr-3x-floor']!.pass).toBeNull();
     expect(v['ttfr-10x-compile-cache']!.pass).toBeNull();
     expect(v['ttfr-15x-cold']!.pass).toBeNull();

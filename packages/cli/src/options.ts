@@ -1,5 +1,6 @@
 /** Parsing and reading of option values; every problem is a UsageError (exit 2) that names the option. */
 import { readFile } from 'node:fs/promises';
+import { KEY_FILE_ENV, resolveSigningKey, SigningKeyError } from '@defrost/core';
 import { InvalidArgumentError } from 'commander';
 import { parse as parseDotenv } from 'dotenv';
 import { UsageError } from './errors.js';
@@ -63,22 +64,21 @@ export async function restoreEnv(
 }
 
 /**
- * A signing key file: the whole file, minus one trailing newline (so `echo secret > key` and
- * `head -c 32 /dev/urandom | base64 > key` both work). The same reading on both sides, so the
- * key given to `checkpoint` and to `restore`/`inspect` is the same string.
+ * The signing key a command uses: --signing-key-file when given, else the host's key
+ * (DEFROST_SIGNING_KEY_FILE or /etc/defrost/signing-key), else none. The bytes of the file, as
+ * they are, the same on every command (image/signing-key.ts). A bad file is a usage error that
+ * names the option or the variable.
  */
-export async function readSigningKey(path: string): Promise<string> {
-  const key = (await readOptionFile(path, '--signing-key-file')).replace(/\r?\n$/, '');
-  if (key === '')
-    throw new UsageError(
-      `--signing-key-file ${path}: the file is empty`,
-      'put a secret in it, e.g. `head -c 32 /dev/urandom | base64 > KEYFILE`',
-    );
-  if (key.includes('\0')) {
-    throw new UsageError(
-      `--signing-key-file ${path}: the key holds a NUL byte and cannot be passed to the app`,
-      'use a text key, e.g. base64',
-    );
+export async function signingKeyFor(
+  keyFile: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<{ readonly key: Buffer; readonly keyFile: string; readonly required: boolean } | undefined> {
+  try {
+    return await resolveSigningKey(keyFile, env);
+  } catch (error) {
+    if (!(error instanceof SigningKeyError)) throw error;
+    const where =
+      keyFile !== undefined ? '--signing-key-file' : env[KEY_FILE_ENV] ? KEY_FILE_ENV : 'the host key';
+    throw new UsageError(`${where}: ${error.message.split('\n')[0]}`, error.hint);
   }
-  return key;
 }

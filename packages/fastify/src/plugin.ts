@@ -198,6 +198,7 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
         force: request.force,
         ...(options.audit ? { auditPolicy: options.audit } : {}),
         onWarning: warn,
+        servers: [app.server],
       };
       const { gc, warning } = findGc();
       if (warning) warn(warning);

@@ -13,7 +13,7 @@ import {
 import { type ChildEnd, childEnd, onSignals, sendSignal, statusOf, stopChild } from '../child.js';
 import { CliError, firstLine } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { readSigningKey } from '../options.js';
+import { signingKeyFor } from '../options.js';
 import { colorEnabled, formatMB, formatMs, type Io, printWarning, shellQuote, stylesFor } from '../output.js';
 import {
   describeEvent,
@@ -83,8 +83,7 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
   const keepRunning = args.keepRunning ?? false;
   // Before anything starts: an existing image is only replaced with --force (exit 4 otherwise).
   await assertImageTarget(imageDir, { force: args.force ?? false });
-  const signingKey =
-    args.signingKeyFile !== undefined ? await readSigningKey(args.signingKeyFile) : undefined;
+  const signingKey = (await signingKeyFor(args.signingKeyFile, io.env))?.key;
 
   const s = stylesFor(colorEnabled(io.stderr, io.env));
   const work = await mkdtemp(join(tmpdir(), 'defrost-checkpoint-'));
@@ -269,7 +268,7 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
 async function printSummary(
   io: Io,
   imageDir: string,
-  signingKey: string | undefined,
+  signingKey: Buffer | undefined,
   event: Extract<ProgressEvent, { step: 'checkpointed' }>,
   warmupEvent: WarmupSummaryLike | undefined,
   shown: string,

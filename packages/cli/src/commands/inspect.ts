@@ -12,7 +12,7 @@ import {
 } from '@defrost/core';
 import { firstLine } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { readSigningKey } from '../options.js';
+import { signingKeyFor } from '../options.js';
 import { colorEnabled, formatMB, formatMs, type Io, shellQuote, stylesFor } from '../output.js';
 import { type WarmupSummaryLike, warmupText } from '../progress.js';
 
@@ -52,7 +52,7 @@ export interface InspectReport {
 
 export async function buildInspectReport(
   dir: string,
-  signingKey: string | undefined,
+  signingKey: Buffer | undefined,
 ): Promise<InspectReport> {
   const imageDir = resolve(dir);
   // A missing directory or an unreadable manifest: nothing to show; the ImageError says why (exit 4).
@@ -150,7 +150,7 @@ export function formatInspect(r: InspectReport, colour: boolean): string {
     ['created', `${r.createdAt}${ago(r.createdAt)}`],
     [
       'node',
-      `${r.node.version} ${r.node.platform}/${r.node.arch} at ${r.node.execPath} (sha256 ${r.node.binarySha256.slice(0, 12)}…)`,
+      `${r.node.version} ${r.node.platform}/${r.node.arch} at ${r.node.execPath} (sha256 ${r.node.binarySha256.slice(0, 12)}…); restores only with this exact node binary`,
     ],
     ['kernel', `Linux ${r.kernel}`],
     ['criu', r.criu.version],
@@ -215,8 +215,7 @@ export function formatInspect(r: InspectReport, colour: boolean): string {
 }
 
 export async function inspectCommand(args: InspectArgs, io: Io): Promise<number> {
-  const signingKey =
-    args.signingKeyFile !== undefined ? await readSigningKey(args.signingKeyFile) : undefined;
+  const signingKey = (await signingKeyFor(args.signingKeyFile, io.env))?.key;
   let report: InspectReport;
   try {
     report = await buildInspectReport(args.dir, signingKey);

@@ -14,7 +14,7 @@ import {
 import { childEnd, onSignals, sendSignal, statusOf } from '../child.js';
 import { exitCodeFor, firstLine, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { readSigningKey, restoreEnv } from '../options.js';
+import { restoreEnv, signingKeyFor } from '../options.js';
 import { colorEnabled, type Io, printError, printWarning, shellQuote, stylesFor } from '../output.js';
 
 export interface RestoreArgs {
@@ -88,8 +88,7 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
   }
   const absDir = resolve(args.dir);
   const env = await restoreEnv(args.envFile, args.env);
-  const signingKey =
-    args.signingKeyFile !== undefined ? await readSigningKey(args.signingKeyFile) : undefined;
+  const signingKey = (await signingKeyFor(args.signingKeyFile, io.env))?.key;
   const s = stylesFor(colorEnabled(io.stderr, io.env));
 
   // Signals that arrive while restoring are passed on once the copies run.

@@ -9,7 +9,7 @@ import {
   sealImage,
 } from '@defrost/core';
 
-export async function fakeImage(imageDir: string, o: { signingKey?: string } = {}): Promise<ImageManifest> {
+export async function fakeImage(imageDir: string, o: { signingKey?: Buffer } = {}): Promise<ImageManifest> {
   const host = await currentHostFacts();
   const staging = await createStagingDir(imageDir);
   await writeFile(join(staging, 'core-4242.img'), Buffer.from('not really a CRIU core image'));

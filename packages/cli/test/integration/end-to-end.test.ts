@@ -3,7 +3,8 @@
  * app that registers @defrost/fastify, `defrost inspect`, `defrost restore` serving with its state
  * intact, SIGTERM through the CLI to a graceful shutdown whose exit code comes back.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,8 @@ describe('defrost checkpoint -> inspect -> restore', () => {
     const human = await runCli(['inspect', image]);
     expect(human.code).toBe(0);
     expect(human.stdout).toContain(`127.0.0.1:${frozenPort}`);
+    expect(human.stdout).toContain(`${process.version} linux/${process.arch} at ${process.execPath}`);
+    expect(human.stdout).toContain('restores only with this exact node binary');
   });
 
   it('restore: serves with its state intact; SIGTERM -> graceful shutdown, exit code back', async () => {
@@ -145,7 +148,7 @@ describe('defrost checkpoint -> inspect -> restore', () => {
 
   it('restore --signing-key-file refuses an unsigned image: exit 4', async () => {
     const key = join(work, 'key');
-    await writeFile(key, 'some key\n');
+    await writeFile(key, randomBytes(32));
     const r = await runCli(['restore', image, '--signing-key-file', key]);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('not signed');
@@ -175,12 +178,13 @@ describe('more checkpoint modes', () => {
     expect(inspect.code).toBe(0);
   });
 
-  it('a signed image restores with the key and is refused with another one', async () => {
+  it('a signed image (binary key) restores with the key and is refused with another one', async () => {
     const signed = join(work, 'signed-image');
     const key = join(work, 'signing.key');
     const other = join(work, 'other.key');
-    await writeFile(key, 'correct horse battery staple\n');
-    await writeFile(other, 'wrong key\n');
+    // What `openssl rand 32 > key` writes: bytes, NULs and newlines included.
+    await writeFile(key, Buffer.concat([Buffer.from([0, 10, 255]), randomBytes(32)]));
+    await writeFile(other, randomBytes(32));
     const made = await runCli([
       'checkpoint',
       '--image',
@@ -193,6 +197,8 @@ describe('more checkpoint modes', () => {
     ]);
     expect(made.code, made.stderr).toBe(0);
     expect(made.stdout).toMatch(/signed\s+yes/);
+    const inspected = await runCli(['inspect', signed, '--json', '--signing-key-file', key]);
+    expect(JSON.parse(inspected.stdout).signature).toMatchObject({ present: true, verified: true });
     const wrong = await runCli(['restore', signed, '--signing-key-file', other]);
     expect(wrong.code).toBe(4);
     expect(wrong.stderr).toContain('signature');
@@ -201,6 +207,61 @@ describe('more checkpoint modes', () => {
     noteRestored(cli.stderr());
     cli.child.kill('SIGTERM');
     expect((await cli.exited).code).toBe(42);
+  });
+
+  it('a host that requires signatures (DEFROST_SIGNING_KEY_FILE) signs every checkpoint and refuses unsigned or stripped images without being told', async () => {
+    const hostKey = join(work, 'host.key');
+    await writeFile(hostKey, randomBytes(48), { mode: 0o600 });
+    const env = { DEFROST_SIGNING_KEY_FILE: hostKey };
+    const signed = join(work, 'host-signed');
+    const made = await runCli(['checkpoint', '--image', signed, '--', process.execPath, APP], { env });
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/signed\s+yes/);
+
+    const unsigned = await runCli(['restore', image], { env });
+    expect(unsigned.code).toBe(4);
+    expect(unsigned.stderr).toMatch(/image .*: the image is not signed/);
+
+    const stripped = join(work, 'host-stripped');
+    await cp(signed, stripped, { recursive: true });
+    const manifestFile = join(stripped, 'defrost.json');
+    const { signature: _dropped, ...rest } = JSON.parse(await readFile(manifestFile, 'utf8'));
+    await writeFile(manifestFile, JSON.stringify(rest, null, 2));
+    const refused = await runCli(['restore', stripped], { env });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('not signed');
+
+    const cli = startCli(['restore', signed], { env });
+    await cli.waitFor(/defrost: restored/);
+    noteRestored(cli.stderr());
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(42);
+  });
+
+  it('a key file shorter than 32 bytes is refused on every command, naming the option', async () => {
+    const short = join(work, 'short.key');
+    await writeFile(short, 'too short\n');
+    for (const args of [
+      ['restore', image, '--signing-key-file', short],
+      ['inspect', image, '--signing-key-file', short],
+      [
+        'checkpoint',
+        '--image',
+        join(work, 'never'),
+        '--signing-key-file',
+        short,
+        '--',
+        process.execPath,
+        APP,
+      ],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args[0]).toBe(2);
+      expect(r.stderr).toMatch(
+        /--signing-key-file: signing key .*short\.key: 10 bytes; a key needs at least 32/,
+      );
+      expect(r.stderr).toContain('openssl rand 32 > KEYFILE');
+    }
   });
 
   it('restore --fallback when CRIU cannot restore the files: says why and starts cold', async () => {

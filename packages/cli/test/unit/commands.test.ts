@@ -170,7 +170,7 @@ describe('checkpoint without CRIU', () => {
     const dump = join(work, 'env.json');
     const image = join(work, 'env-image');
     const key = join(work, 'key');
-    await writeFile(key, 'secret-key\n');
+    await writeFile(key, 'secret-key-of-32-bytes-or-more!!\n');
     const script = `require('fs').writeFileSync(${JSON.stringify(dump)}, JSON.stringify({ env: process.env, gc: typeof gc, ppid: process.ppid, sid: require('fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3], seccomp: /Seccomp:\\s*(\\d)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1], pid: process.pid })); process.exit(1)`;
     const r = await runCli([
       'checkpoint',
@@ -324,11 +324,12 @@ describe('inspect', () => {
 
   it('checks a signature with --signing-key-file', async () => {
     const image = join(work, 'signed-image');
-    await fakeImage(image, { signingKey: 'right-key' });
+    const rightKey = Buffer.from('a key of at least 32 bytes, with its newline\n');
+    await fakeImage(image, { signingKey: rightKey });
     const right = join(work, 'right.key');
     const wrong = join(work, 'wrong.key');
-    await writeFile(right, 'right-key\n');
-    await writeFile(wrong, 'wrong-key\n');
+    await writeFile(right, rightKey);
+    await writeFile(wrong, 'another key of at least 32 bytes\n');
     const ok = await runCli(['inspect', image, '--json', '--signing-key-file', right]);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).signature).toMatchObject({ present: true, verified: true });

@@ -11,5 +11,15 @@ export {
 } from './manifest.js';
 export { assertImageTarget, createStagingDir, discardStaging, type SealOptions, sealImage } from './seal.js';
 export { signImage } from './sign.js';
+export {
+  HOST_KEY_FILE,
+  type HostSigningPolicy,
+  hostSigningPolicy,
+  KEY_FILE_ENV,
+  MIN_KEY_BYTES,
+  readSigningKeyFile,
+  resolveSigningKey,
+  SigningKeyError,
+} from './signing-key.js';
 export { imageSizes, rememberVerified, type VerifyOptions, verifyImage } from './verify.js';
 export type { ImageWarning, WarningSink } from './warning.js';

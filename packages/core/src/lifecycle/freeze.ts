@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import {
   type AuditPolicy,
@@ -11,6 +12,7 @@ import { type CheckpointOptions, checkpoint, rehearseCheckpoint } from '../check
 import { asCheckpointError, CheckpointError, RestoreError } from '../errors.js';
 import type { ImageManifest } from '../image/index.js';
 import { reseedEntropy } from '../safety/entropy.js';
+import { holdRequests, type RequestHold } from './hold-requests.js';
 import {
   type CheckpointContext,
   describeFailures,
@@ -29,6 +31,12 @@ export interface FreezeOptions extends Omit<CheckpointOptions, 'listening'> {
   /** Prepares the heap for the freeze (GC etc.); runs after beforeCheckpoint hooks. */
   readonly beforeDump?: () => Promise<void> | void;
   readonly registry?: LifecycleRegistry;
+  /**
+   * The app's servers (node:http, https, http2): their requests are held from just before the dump
+   * until a restored copy's afterRestore hooks have finished, so that no request meets a
+   * half-reopened app (lifecycle/hold-requests.ts).
+   */
+  readonly servers?: readonly EventEmitter[];
 }
 
 export type FreezeResult =
@@ -40,9 +48,10 @@ export type FreezeResult =
     }
   | { readonly restored: true; readonly context: RestoreContext; readonly hooksMs: number };
 
-function reopenAfterFailure(registry: LifecycleRegistry) {
+function reopenAfterFailure(registry: LifecycleRegistry, hold?: () => RequestHold | undefined) {
   return async (error: unknown): Promise<never> => {
     const failures = await registry.runAfterRestore({ reason: 'checkpoint-failed' });
+    hold?.()?.release();
     if (failures.length > 0 && error instanceof Error) {
       error.message += `\n  also, reopening after the failure: ${describeFailures(failures)}`;
     }
@@ -95,7 +104,8 @@ async function closeAndAudit(
 export async function rehearseFreeze(options: FreezeOptions): Promise<{ readonly durationMs: number }> {
   const registry = options.registry ?? lifecycle;
   const started = performance.now();
-  const reopen = reopenAfterFailure(registry);
+  let hold: RequestHold | undefined;
+  const reopen = reopenAfterFailure(registry, () => hold);
   const audit = await closeAndAudit(
     options,
     registry,
@@ -103,6 +113,7 @@ export async function rehearseFreeze(options: FreezeOptions): Promise<{ readonly
     reopen,
   );
   try {
+    hold = holdRequests(options.servers ?? []);
     await rehearseCheckpoint({ ...options, listening: listeningSockets(audit) });
     // What every copy does first: replacing Math.random there would otherwise throw away code
     // optimized against the builtin. Harmless here: the original's randomness stays its own.
@@ -111,6 +122,7 @@ export async function rehearseFreeze(options: FreezeOptions): Promise<{ readonly
     return reopen(asCheckpointError(error, 'checkpoint failed'));
   }
   const failures = await registry.runAfterRestore({ reason: 'rehearsal' });
+  hold.release();
   if (failures.length > 0) {
     throw new CheckpointError(`reopening after the rehearsal failed: ${describeFailures(failures)}`, {
       step: 'lifecycle',
@@ -128,7 +140,8 @@ export async function rehearseFreeze(options: FreezeOptions): Promise<{ readonly
 export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
   const registry = options.registry ?? lifecycle;
   const mode = options.mode ?? 'exit';
-  const reopen = reopenAfterFailure(registry);
+  let hold: RequestHold | undefined;
+  const reopen = reopenAfterFailure(registry, () => hold);
   const audit = await closeAndAudit(
     options,
     registry,
@@ -137,14 +150,18 @@ export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
   );
   let result: Awaited<ReturnType<typeof checkpoint>>;
   try {
+    // Copies resume with their requests held, until their afterRestore hooks are done.
+    hold = holdRequests(options.servers ?? []);
     result = await checkpoint({ ...options, listening: listeningSockets(audit) });
   } catch (error) {
     return reopen(asCheckpointError(error, 'checkpoint failed'));
   }
 
   if (!result.restored) {
+    if (mode !== 'continue') hold.release();
     if (mode === 'continue') {
       const failures = await registry.runAfterRestore({ reason: 'continued' });
+      hold.release();
       if (failures.length > 0) {
         throw new CheckpointError(
           `image written, but reopening resources failed: ${describeFailures(failures)}`,
@@ -179,10 +196,12 @@ export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
   const failures = await registry.runAfterRestore(context);
   const hooksMs = performance.now() - hooksStarted;
   if (failures.length > 0) {
+    // The held requests are not released: this copy must not serve half-reopened.
     const message = `afterRestore hooks failed: ${describeFailures(failures)}`;
     session.fail(message);
     throw new RestoreError(message, { step: 'hooks' });
   }
+  hold.release();
   session.ready(hooksMs);
   return { restored: true, context, hooksMs };
 }

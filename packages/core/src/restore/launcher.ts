@@ -12,6 +12,7 @@ import { readLogExcerpt } from '../criu/log.js';
 import { requireCriuBinary } from '../criu/version.js';
 import { type DefrostError, RestoreError } from '../errors.js';
 import { currentHostFacts, type ImageManifest, verifyImage } from '../image/index.js';
+import { resolveSigningKey } from '../image/signing-key.js';
 import { emitProcessWarning } from '../image/warning.js';
 import { signalPid, stopPid, waitForPidGone } from '../process/pid.js';
 import {
@@ -31,7 +32,9 @@ export interface RestoreOptions {
   readonly port?: number;
   /** Index of this copy when several are restored at once. */
   readonly copy?: number;
-  /** Key the image must be signed with (HMAC); an unsigned or differently signed image is refused. */
+  /** Key the image must be signed with (HMAC); an unsigned or differently signed image is refused.
+   * Default: the host's key (DEFROST_SIGNING_KEY_FILE, or /etc/defrost/signing-key when it exists:
+   * image/signing-key.ts), which then makes a signature required; none when the host has none. */
   readonly signingKey?: Buffer | string;
   readonly requireSignature?: boolean;
   /** Descriptors the restored server writes to (default: this process's stdout and stderr). */
@@ -170,9 +173,11 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
     throw new RestoreError(cause.message, { step: 'criu', cause });
   });
   let warned = false;
+  const hostKey = options.signingKey === undefined ? await resolveSigningKey(undefined) : undefined;
+  const signingKey = options.signingKey ?? hostKey?.key;
   const manifest = await verifyImage(dir, {
-    ...(options.signingKey !== undefined ? { signingKey: options.signingKey } : {}),
-    requireSignature: options.requireSignature ?? false,
+    ...(signingKey !== undefined ? { signingKey } : {}),
+    requireSignature: (options.requireSignature ?? false) || hostKey !== undefined,
     host: { ...(await currentHostFacts()), criuVersion: criu.version.text },
     skipHashes: options.skipVerify ?? false,
     onWarning: (w) => {
@@ -217,7 +222,8 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
   const { child, exited, launcherPid, restoreId, hooksMs, launchToReadyMs, criuMs, lazyPages } = launched;
   const readyMs = performance.now() - started;
   const kdatFile = kdat?.load ?? kdat?.save;
-  if (options.recordLaunchPlan && !warned && kdatFile && plannable(options)) {
+  // A host key is a policy the native launcher cannot check yet: such restores keep to this path.
+  if (options.recordLaunchPlan && !warned && kdatFile && plannable(options) && hostKey === undefined) {
     await writeLaunchPlan({
       imageDir: dir,
       manifest,
