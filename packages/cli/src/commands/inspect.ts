@@ -31,6 +31,8 @@ export interface InspectReport {
   readonly createdAt: string;
   readonly node: ImageManifest['node'];
   readonly kernel: string;
+  /** The CPU features the frozen process may use; a CPU without one of them cannot restore it. */
+  readonly cpuFeatures: readonly string[] | undefined;
   readonly criu: ImageManifest['criu'];
   readonly process: ImageManifest['process'];
   readonly sizes: { totalBytes: number; pagesBytes: number; pages: number; files: number };
@@ -93,6 +95,7 @@ export async function buildInspectReport(
     createdAt: manifest.createdAt,
     node: manifest.node,
     kernel: manifest.kernel,
+    cpuFeatures: manifest.cpu?.features,
     criu: manifest.criu,
     process: manifest.process,
     sizes: { ...sizes, pages: manifest.checkpoint.pages ?? Math.round(sizes.pagesBytes / PAGE_SIZE) },
@@ -153,6 +156,12 @@ export function formatInspect(r: InspectReport, colour: boolean): string {
       `${r.node.version} ${r.node.platform}/${r.node.arch} at ${r.node.execPath} (sha256 ${r.node.binarySha256.slice(0, 12)}…); restores only with this exact node binary`,
     ],
     ['kernel', `Linux ${r.kernel}`],
+    [
+      'cpu',
+      r.cpuFeatures
+        ? `${r.cpuFeatures.length} features the copy may use (${r.cpuFeatures.join(' ')}); a CPU without one of them is refused`
+        : 'not recorded (an image made before defrost recorded CPU features)',
+    ],
     ['criu', r.criu.version],
     ['argv', shellQuote(r.process.argv)],
     ...(r.process.execArgv.length > 0

@@ -87,6 +87,7 @@ describe('defrost checkpoint -> inspect -> restore', () => {
     expect(human.stdout).toContain(`127.0.0.1:${frozenPort}`);
     expect(human.stdout).toContain(`${process.version} linux/${process.arch} at ${process.execPath}`);
     expect(human.stdout).toContain('restores only with this exact node binary');
+    expect(human.stdout).toMatch(/cpu\s+\d+ features the copy may use \(.*\); a CPU without one of them is refused/);
   });
 
   it('restore: serves with its state intact; SIGTERM -> graceful shutdown, exit code back', async () => {

@@ -229,6 +229,7 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
       platform: process.platform,
     },
     kernel: host.kernel,
+    ...(host.cpuFeatures ? { cpu: { features: host.cpuFeatures } } : {}),
     criu: { version: libcriu.version.text },
     process: { pid: process.pid, argv: process.argv, execArgv: process.execArgv, cwd: process.cwd() },
     listening: (options.listening ?? []).map((s) => ({ ...s })),

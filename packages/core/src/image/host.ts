@@ -5,6 +5,7 @@ import { release } from 'node:os';
 import { fileIdentity, readCacheJson, writeCacheJson } from '../cache.js';
 import { type CriuVersion, compareVersions } from '../criu/version.js';
 import { DefrostError } from '../errors.js';
+import { currentCpuFeatures, missingCpuFeatures } from './cpu.js';
 import { hashFile } from './hash.js';
 import type { ImageManifest } from './manifest.js';
 
@@ -16,6 +17,8 @@ export interface HostFacts {
   arch: string;
   /** `os.release()`. */
   kernel: string;
+  /** The CPU features a process may depend on (image/cpu.ts); without them the CPU check is skipped. */
+  cpuFeatures?: string[];
   /** The CRIU that will restore, e.g. "4.2.1"; without it the CRIU check is skipped. */
   criuVersion?: string;
   /** Only used to word messages. */
@@ -69,6 +72,7 @@ export async function currentHostFacts(): Promise<HostFacts> {
     nodeBinarySha256,
     arch: process.arch,
     kernel: release(),
+    cpuFeatures: await currentCpuFeatures(),
     execPath: process.execPath,
   };
 }
@@ -85,7 +89,7 @@ function parseVersion(text: string): CriuVersion | undefined {
 
 /**
  * Fatal: another node binary (version or build) or another CPU architecture: the heap holds code
- * and addresses of that exact binary. Warnings: another kernel release (CRIU usually copes), an
+ * and addresses of that exact binary; a CPU without a feature the image's CPU had (image/cpu.ts). Warnings: another kernel release (CRIU usually copes), an
  * older CRIU than the one that dumped (it may not know every image feature).
  */
 export function checkCompatibility(
@@ -106,6 +110,12 @@ export function checkCompatibility(
   if (m.node.arch !== host.arch) {
     fatal.push(
       `made for ${m.node.arch}, this machine is ${host.arch}; rebuild the image on a ${host.arch} machine`,
+    );
+  }
+  const missing = m.cpu && host.cpuFeatures ? missingCpuFeatures(m.cpu.features, host.cpuFeatures) : [];
+  if (missing.length > 0) {
+    fatal.push(
+      `made on a CPU with ${missing.join(', ')}, which this CPU lacks: the frozen code may use them and would crash here (SIGILL); rebuild the image on this CPU type, or build images on the oldest CPU type you restore on`,
     );
   }
   if (m.kernel !== host.kernel) {

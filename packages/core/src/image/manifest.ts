@@ -25,6 +25,8 @@ export interface ImageManifest {
   node: { version: string; execPath: string; binarySha256: string; arch: string; platform: string };
   /** `os.release()` of the machine that made the image. */
   kernel: string;
+  /** The CPU features the frozen process may depend on (image/cpu.ts); absent in older images. */
+  cpu?: { features: string[] };
   criu: { version: string };
   process: { pid: number; argv: string[]; execArgv: string[]; cwd: string };
   listening: { fd: number; family: string; address: string; port?: number }[];
@@ -236,6 +238,7 @@ function checkShape(m: Obj): void {
   str(node.arch, 'node.arch');
   str(node.platform, 'node.platform');
   str(m.kernel, 'kernel');
+  if (m.cpu !== undefined) strArray(obj(m.cpu, 'cpu').features, 'cpu.features');
   str(obj(m.criu, 'criu').version, 'criu.version');
 
   const proc = obj(m.process, 'process');

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCpuFeatures } from '../../src/image/cpu.js';
 import { ImageError, restore } from '../../src/index.js';
 import { spawnTracked, stopAllStarted } from '../../src/testing/index.js';
 
@@ -97,6 +98,25 @@ describe('images that must not restore (checked before CRIU runs)', () => {
     expect(error.code).toBe('image-incompatible');
     expect(error.message).toMatch(/v22\.0\.0/);
     expect(error.message).toMatch(/rebuild/i);
+  });
+
+  it("an image made on a CPU with a feature this one lacks (this machine's real /proc/cpuinfo)", async () => {
+    const here = parseCpuFeatures(readFileSync('/proc/cpuinfo', 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(image, 'defrost.json'), 'utf8'));
+    // The image records what this CPU has...
+    expect(manifest.cpu.features).toEqual(here);
+    expect(here.length).toBeGreaterThan(0);
+    // ...and one made on a CPU with more is refused, by name.
+    const dir = copyOfImage('other-cpu');
+    const lacking =
+      process.arch === 'x64' ? ['avx512_fp16', 'amx_tile'].filter((f) => !here.includes(f)) : ['sve2'];
+    manifest.cpu.features = [...here, ...lacking, 'defrost_test_feature'];
+    writeFileSync(join(dir, 'defrost.json'), JSON.stringify(manifest));
+    const error = await refusal(dir);
+    expect(error.code).toBe('image-incompatible');
+    expect(error.message).toContain(
+      `made on a CPU with ${[...lacking, 'defrost_test_feature'].join(', ')}, which this CPU lacks`,
+    );
   });
 
   it('a truncated pages file', async () => {
