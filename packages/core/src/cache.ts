@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -66,9 +66,55 @@ export async function writeCacheFile(
   }
 }
 
-/** Atomic, 0600, best effort (writeCacheFile). */
-export async function writeCacheJson(name: string, value: unknown, dir = cacheDir()): Promise<void> {
-  await writeCacheFile(name, JSON.stringify(value), { dir });
+/**
+ * A JSON entry about one file or directory (`about`: an image, a node or criu binary), atomic,
+ * 0600, best effort (writeCacheFile). Writing one prunes the entries about paths that no longer
+ * exist: a deleted image must not leave its entries behind forever.
+ */
+export async function writeCacheJson<T extends { readonly about: string }>(
+  name: string,
+  value: T,
+  dir = cacheDir(),
+): Promise<void> {
+  if (await writeCacheFile(name, JSON.stringify(value), { dir })) await pruneCache(dir);
+}
+
+/**
+ * Removes what no longer applies: JSON entries about paths that are gone (or that name no path:
+ * written by an older defrost), and CRIU kernel-feature caches of earlier boots. Returns how many.
+ */
+export async function pruneCache(dir = cacheDir()): Promise<number> {
+  if (!(await trustedDir(dir))) return 0;
+  const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
+  let pruned = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const file = join(dir, name);
+    let stale = false;
+    if (name.endsWith('.json')) {
+      const about = await readFile(file, 'utf8')
+        .then((text) => (JSON.parse(text) as { about?: unknown }).about)
+        .catch(() => undefined);
+      stale = typeof about !== 'string' || !(await exists(about));
+    } else if (name.endsWith('.kdat')) {
+      stale = bootId !== '' && !name.endsWith(`-${bootId}.kdat`);
+    }
+    if (
+      stale &&
+      (await rm(file, { force: true }).then(
+        () => true,
+        () => false,
+      ))
+    )
+      pruned++;
+  }
+  return pruned;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

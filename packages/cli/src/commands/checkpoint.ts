@@ -162,6 +162,13 @@ export async function checkpointCommand(args: CheckpointArgs, io: Io): Promise<n
     // in which a Ctrl-C would kill this process and leave the app running.
     let onSignal = (signal: NodeJS.Signals): void => wake({ kind: 'interrupted', signal });
     const removeSignals = onSignals((signal) => onSignal(signal));
+    // The pipe or terminal this reports to went away (`defrost checkpoint ... | head`, a closed
+    // ssh session): nobody will see the outcome, and an app left running would be unsupervised.
+    const outputClosed = (error: NodeJS.ErrnoException): void => {
+      if (error.code === 'EPIPE' || error.code === 'EIO') wake({ kind: 'interrupted', signal: 'SIGPIPE' });
+    };
+    io.stdout.on('error', outputClosed);
+    io.stderr.on('error', outputClosed);
     const outcome = await new Promise<Outcome>((resolveOutcome) => {
       let settled = false;
       wake = (o) => {

@@ -3,8 +3,10 @@
  * app that registers @defrost/fastify, `defrost inspect`, `defrost restore` serving with its state
  * intact, SIGTERM through the CLI to a graceful shutdown whose exit code comes back.
  */
+
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -87,7 +89,9 @@ describe('defrost checkpoint -> inspect -> restore', () => {
     expect(human.stdout).toContain(`127.0.0.1:${frozenPort}`);
     expect(human.stdout).toContain(`${process.version} linux/${process.arch} at ${process.execPath}`);
     expect(human.stdout).toContain('restores only with this exact node binary');
-    expect(human.stdout).toMatch(/cpu\s+\d+ features the copy may use \(.*\); a CPU without one of them is refused/);
+    expect(human.stdout).toMatch(
+      /cpu\s+\d+ features the copy may use \(.*\); a CPU without one of them is refused/,
+    );
   });
 
   it('restore: serves with its state intact; SIGTERM -> graceful shutdown, exit code back', async () => {
@@ -153,6 +157,19 @@ describe('defrost checkpoint -> inspect -> restore', () => {
     const r = await runCli(['restore', image, '--signing-key-file', key]);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('not signed');
+  });
+
+  it('restore without setpriv, unshare or perl on PATH: exit 3, naming them and the fix', async () => {
+    const bin = join(work, 'bare-bin');
+    await mkdir(bin);
+    for (const tool of ['node', 'criu']) {
+      const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      await symlink(real, join(bin, tool));
+    }
+    const r = await runCli(['restore', image], { env: { PATH: bin } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('setpriv, unshare, perl missing on PATH');
+    expect(r.stderr).toContain('fix: install them (Debian and Ubuntu: apt-get install util-linux perl-base)');
   });
 
   it('checkpoint into the same directory again: exit 4 without --force', async () => {
@@ -262,6 +279,28 @@ describe('more checkpoint modes', () => {
         /--signing-key-file: signing key .*short\.key: 10 bytes; a key needs at least 32/,
       );
       expect(r.stderr).toContain('openssl rand 32 > KEYFILE');
+    }
+  });
+
+  it('a checkpoint whose output pipe closes stops the app it started', async () => {
+    const cli = startCli(['checkpoint', '--image', join(work, 'orphaned'), '--', process.execPath, APP], {
+      env: { FIXTURE_WARMUP_MS: '60000' },
+    });
+    const [, port] = await cli.waitFor(/listening on (\d+)/, 'stdout');
+    const { pid: appPid } = await getJson<Count>(Number(port), '/count');
+    await cli.waitFor(/warming up/);
+    // Whoever read the output is gone: `defrost checkpoint ... | head -1`, then head exits.
+    cli.child.stdout!.destroy();
+    cli.child.stderr!.destroy();
+    try {
+      const end = await cli.exited;
+      expect(end.code).toBe(141); // 128 + SIGPIPE
+      expect(await waitGone(appPid)).toBe(true);
+    } finally {
+      if (!(await waitGone(appPid, 100))) {
+        process.kill(appPid, 'SIGKILL');
+        await waitGone(appPid);
+      }
     }
   });
 

@@ -62,7 +62,7 @@ async function versionOutput(path: string): Promise<string> {
   const cached = await readCacheJson<{ identity: string; output: string }>(name);
   if (cached?.identity === identity) return cached.output;
   const { stdout } = await execFileAsync(path, ['--version'], { timeout: 10_000 });
-  await writeCacheJson(name, { identity, output: stdout });
+  await writeCacheJson(name, { about: path, identity, output: stdout });
   return stdout;
 }
 

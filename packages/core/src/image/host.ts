@@ -43,7 +43,7 @@ async function persistedBinarySha256(path: string): Promise<string> {
   if (cached?.identity === identity) return cached.sha256;
   const { sha256 } = await hashFile(path);
   // Only remember it if the file did not change while it was hashed.
-  if ((await fileIdentity(path)) === identity) await writeCacheJson(name, { identity, sha256 });
+  if ((await fileIdentity(path)) === identity) await writeCacheJson(name, { about: path, identity, sha256 });
   return sha256;
 }
 

@@ -101,8 +101,8 @@ export async function verifyImage(imageDir: string, o: VerifyOptions = {}): Prom
  * each file (see fileIdentity: any change to a file changes its ctime) is kept in defrost's
  * cache, outside the image; while no identity changes, the hashes need not be read again.
  */
-function verifiedName(imageDir: string, manifest: ImageManifest): string {
-  return `verified-${manifest.imageId}-${createHash('sha256').update(resolve(imageDir)).digest('hex').slice(0, 16)}.json`;
+function verifiedName(imageDir: string): string {
+  return `verified-${createHash('sha256').update(resolve(imageDir)).digest('hex').slice(0, 16)}.json`;
 }
 
 async function identities(imageDir: string, manifest: ImageManifest): Promise<Record<string, string>> {
@@ -112,15 +112,22 @@ async function identities(imageDir: string, manifest: ImageManifest): Promise<Re
 }
 
 async function isVerifiedBefore(imageDir: string, manifest: ImageManifest): Promise<boolean> {
-  const seen = await readCacheJson<Record<string, string>>(verifiedName(imageDir, manifest));
-  if (!seen) return false;
+  const seen = await readCacheJson<{ imageId?: string; identities?: Record<string, string> }>(
+    verifiedName(imageDir),
+  );
+  if (!seen?.identities || seen.imageId !== manifest.imageId) return false;
   const now = await identities(imageDir, manifest).catch(() => undefined);
-  return now !== undefined && JSON.stringify(now) === JSON.stringify(seen);
+  return now !== undefined && JSON.stringify(now) === JSON.stringify(seen.identities);
 }
 
 /** Records that this image, as it is on disk now, was hashed and found right. */
 export async function rememberVerified(imageDir: string, manifest: ImageManifest): Promise<void> {
-  await writeCacheJson(verifiedName(imageDir, manifest), await identities(imageDir, manifest));
+  // One entry per directory: an image replaced in place replaces its entry.
+  await writeCacheJson(verifiedName(imageDir), {
+    about: resolve(imageDir),
+    imageId: manifest.imageId,
+    identities: await identities(imageDir, manifest),
+  });
 }
 
 /** Presence, type, owner, mode and size of every file; returns the sizes on disk. */

@@ -33,7 +33,7 @@
 import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { release } from 'node:os';
 import { basename, join } from 'node:path';
-import { cacheDir, fileIdentity, writeCacheFile } from '../cache.js';
+import { cacheDir, fileIdentity, pruneCache, writeCacheFile } from '../cache.js';
 import { type ImageManifest, MANIFEST_FILE } from '../image/manifest.js';
 import { ACTION_SCRIPT, inheritedDescriptors, restoreCommand } from './criu-restore-command.js';
 
@@ -153,6 +153,7 @@ export async function writeLaunchPlan(input: LaunchPlanInput, dir = cacheDir()):
     }
     if (!(await writeCacheFile(basename(file), text, { dir }))) return false;
     await pruneLaunchPlans(dir);
+    await pruneCache(dir);
     return true;
   } catch {
     return false;

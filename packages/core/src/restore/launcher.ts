@@ -10,10 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ControlEvent, parseControlEvents, type RestoreSettings } from '../checkpoint/control.js';
 import { readLogExcerpt } from '../criu/log.js';
 import { requireCriuBinary } from '../criu/version.js';
-import { type DefrostError, RestoreError } from '../errors.js';
+import { CriuUnavailableError, type DefrostError, RestoreError } from '../errors.js';
 import { currentHostFacts, type ImageManifest, verifyImage } from '../image/index.js';
 import { resolveSigningKey } from '../image/signing-key.js';
 import { emitProcessWarning } from '../image/warning.js';
+import { findOnPath } from '../process/find-executable.js';
 import { signalPid, stopPid, waitForPidGone } from '../process/pid.js';
 import {
   ACTION_SCRIPT,
@@ -160,6 +161,23 @@ function collect(stream: Readable | null): () => string {
   return () => text;
 }
 
+/** The programs every restore runs (criu-restore-command.ts), found on PATH before anything starts. */
+const RESTORE_TOOLS = ['setpriv', 'unshare', 'perl'] as const;
+
+async function requireRestoreTools(): Promise<void> {
+  const found = await Promise.all(RESTORE_TOOLS.map((tool) => findOnPath(tool)));
+  const missing = RESTORE_TOOLS.filter((_, i) => found[i] === undefined);
+  if (missing.length === 0) return;
+  const cause = new CriuUnavailableError(
+    'restore-tools-missing',
+    `${missing.join(', ')} missing on PATH: a restore runs criu under \`setpriv --pdeathsig KILL unshare --pid --fork --mount-proc\` with a perl reaper`,
+    {
+      hint: 'install them (Debian and Ubuntu: apt-get install util-linux perl-base); `defrost doctor` checks them',
+    },
+  );
+  throw new RestoreError(cause.message, { step: 'tools', cause });
+}
+
 /**
  * Restores one copy of an image, supervised: verifies the image first (hashes, signature,
  * compatibility), restores it in a fresh PID namespace with this process's stdout/stderr,
@@ -172,6 +190,7 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
   const criu = await requireCriuBinary(options.criuBinary).catch((cause: DefrostError) => {
     throw new RestoreError(cause.message, { step: 'criu', cause });
   });
+  await requireRestoreTools();
   let warned = false;
   const hostKey = options.signingKey === undefined ? await resolveSigningKey(undefined) : undefined;
   const signingKey = options.signingKey ?? hostKey?.key;
