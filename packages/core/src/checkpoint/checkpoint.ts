@@ -1,4 +1,6 @@
 import { closeSync, constants, openSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { auditOpenResources, formatAuditErrors, type ListeningSocket } from '../audit/index.js';
 import { type Libcriu, loadLibcriu } from '../criu/libcriu.js';
@@ -57,6 +59,14 @@ export interface RestoreSession {
 export type CheckpointResult =
   | { readonly restored: false; readonly manifest: ImageManifest; readonly durationMs: number }
   | { readonly restored: true; readonly session: RestoreSession };
+
+/** "12.3 MiB free of 4.0 MiB"-style, for a message; never throws. */
+async function freeSpace(dir: string): Promise<string> {
+  const fs = await statfs(dir).catch(() => undefined);
+  if (!fs) return 'free space unknown';
+  const mib = (blocks: number) => `${((blocks * fs.bsize) / 2 ** 20).toFixed(1)} MiB`;
+  return `${mib(fs.bavail)} free of ${mib(fs.blocks)}`;
+}
 
 function setReusePort(listening: readonly ListeningSocket[]): void {
   const libc = loadLibc();
@@ -209,8 +219,11 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
     // CRIU's log says what kind of resource failed, not which one: name the culprits.
     const audit = await auditOpenResources().catch(() => undefined);
     const culprits = audit && audit.errors.length > 0 ? `\n${formatAuditErrors(audit.errors)}` : '';
+    const full = log.lines.some((line) => line.includes('No space left on device'));
     throw new CheckpointError(
-      `CRIU could not dump this process (criu_dump returned ${result}); it keeps running${culprits}`,
+      full
+        ? `no space left for the image on the file system of ${dirname(options.imageDir)} (${await freeSpace(dirname(options.imageDir))}); nothing was written and the process keeps running: free some space or write the image elsewhere`
+        : `CRIU could not dump this process (criu_dump returned ${result}); it keeps running${culprits}`,
       {
         step: 'dump',
         criuCode: result,
