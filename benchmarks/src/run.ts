@@ -4,7 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { requireCriuBinary } from '@defrost/core';
+import { requireCriuBinary } from '@defrost/core/internal';
 import type { BenchArgs } from './args.js';
 import {
   type Contender,

@@ -137,12 +137,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       // is restored again and again, onto whatever earlier copies wrote): pages cached before the freeze that
       // show comments written since are evicted (freshness.ts).
       let mark: CommentMark | undefined;
-      app.defrost.onCheckpoint(() => {
+      app.defrost.beforeCheckpoint(() => {
         mark = markComments(ctx);
         app.log.info({ comments: mark }, 'checkpoint: closing the database');
         db.close();
       }, 'blog database');
-      app.defrost.onRestore(() => {
+      app.defrost.afterRestore(() => {
         db.open();
         const evicted = mark ? evictPagesStaleSince(ctx, mark) : undefined;
         app.log.info({ opens: db.opens, evicted }, 'restore: database reopened');

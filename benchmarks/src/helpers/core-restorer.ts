@@ -3,7 +3,7 @@
  * @defrost/core when the bench asks it (over IPC) to restore, so its numbers leave out what the
  * CLI pays for its own start. One restored server at a time.
  */
-import { type RestoredServer, restore } from '@defrost/core';
+import { type RestoredServer, restore } from '@defrost/core/internal';
 
 export type RestorerRequest = { type: 'restore'; imageDir: string } | { type: 'stop' };
 export type RestorerReply =

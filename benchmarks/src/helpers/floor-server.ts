@@ -4,7 +4,7 @@
  * as `defrost checkpoint` asks), it freezes itself through @defrost/core once it listens.
  */
 import { createServer } from 'node:http';
-import { freeze, lifecycle, progressReporter } from '@defrost/core';
+import { checkpoint, lifecycle, progressReporter } from '@defrost/core/internal';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST || '127.0.0.1';
@@ -29,7 +29,7 @@ server.listen(port, host, () => {
   const imageDir = process.env.DEFROST_CHECKPOINT_IMAGE;
   if (!imageDir) return;
   lifecycle.register({ name: 'floor connections', beforeCheckpoint: () => server.closeAllConnections() });
-  freeze({ imageDir, mode: 'exit' }).then(
+  checkpoint({ imageDir, mode: 'exit' }).then(
     (result) => {
       if (result.restored) return;
       progress({

@@ -4,7 +4,7 @@
  * server like the CLI: SIGTERM/SIGINT forwarded, its exit status passed on, and the same
  * "defrost: restored DIR in N ms (pid P)" line on stderr.
  */
-import { restore } from '@defrost/core';
+import { restore } from '@defrost/core/internal';
 
 const imageDir = process.argv[2];
 if (!imageDir) {

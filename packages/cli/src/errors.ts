@@ -1,4 +1,4 @@
-import { CriuUnavailableError, DefrostError, ImageError } from '@defrost/core';
+import { CriuUnavailableError, DefrostError, ImageError } from '@defrost/core/internal';
 import { EXIT } from './exit-codes.js';
 
 /** A failure the CLI itself reports: a message that says what to do, and the exit code. */

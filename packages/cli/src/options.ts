@@ -1,6 +1,6 @@
 /** Parsing and reading of option values; every problem is a UsageError (exit 2) that names the option. */
 import { readFile } from 'node:fs/promises';
-import { KEY_FILE_ENV, resolveSigningKey, SigningKeyError } from '@defrost/core';
+import { KEY_FILE_ENV, resolveSigningKey, SigningKeyError } from '@defrost/core/internal';
 import { InvalidArgumentError } from 'commander';
 import { parse as parseDotenv } from 'dotenv';
 import { UsageError } from './errors.js';

@@ -3,7 +3,7 @@
  * DEFROST_PROGRESS_FILE (the protocol is @defrost/core's progress.ts); this side polls it and shows them.
  */
 import { open } from 'node:fs/promises';
-import { type ProgressEvent, parseProgressLine } from '@defrost/core';
+import { type ProgressEvent, parseProgressLine } from '@defrost/core/internal';
 import { formatMB, formatMs, type Styles } from './output.js';
 
 export type { ProgressEvent };

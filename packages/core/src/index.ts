@@ -1,54 +1,26 @@
-export * from './audit/index.js';
+/**
+ * @defrost/core: freeze a warmed-up Node.js process with CRIU and restore it in milliseconds.
+ *
+ * The whole public surface, as small as org.crac's: resources that close before a checkpoint and
+ * reopen after a restore (`register`), the checkpoint itself, the restore, the errors, and the
+ * audit's policy. Everything else is plumbing (@defrost/core/internal).
+ */
+export type { AuditAction, AuditKind, AuditPolicy } from './audit/types.js';
+export type { RestoreSettings } from './dump/control.js';
 export {
-  type CheckpointOptions,
-  type CheckpointResult,
-  checkpoint,
-  type RestoreSession,
-} from './checkpoint/checkpoint.js';
-export type { RestoreSettings } from './checkpoint/control.js';
-export { type Libcriu, loadLibcriu } from './criu/libcriu.js';
-export { extractLogExcerpt } from './criu/log.js';
-export { type CriuOptions, criuSetterCalls } from './criu/options.js';
-export { CRIU_SERVICE_ENV, type CriuService, startCriuService } from './criu/service.js';
-export {
-  type CriuVersion,
-  criuRequirementMessage,
-  MIN_CRIU,
-  parseCriuVersion,
-  requireCriuBinary,
-} from './criu/version.js';
-export {
-  type CheckStatus,
-  type DoctorCheck,
-  type DoctorOptions,
-  type DoctorReport,
-  INSTALL_COMMAND,
-  runDoctor,
-} from './doctor/index.js';
-export * from './errors.js';
-export * from './image/index.js';
-export {
-  type FreezableApp,
-  type FreezableSpawnOptions,
-  spawnFreezable,
-  spawnWithoutIoUring,
-} from './launch/freezable.js';
-export { IO_URING_SETUP, ioUringFilterProgram, withoutIoUring } from './launch/io-uring-filter.js';
-export { type FreezeOptions, type FreezeResult, freeze, rehearseFreeze } from './lifecycle/freeze.js';
+  CheckpointError,
+  CriuUnavailableError,
+  DefrostError,
+  ImageError,
+  LaunchError,
+  RestoreError,
+} from './errors.js';
+export { SigningKeyError } from './image/signing-key.js';
+export { type CheckpointOptions, type CheckpointResult, checkpoint } from './lifecycle/checkpoint.js';
 export {
   type CheckpointContext,
-  describeFailures,
-  type HookFailure,
-  LifecycleRegistry,
-  lifecycle,
   type Resource,
   type RestoreContext,
+  register,
 } from './lifecycle/registry.js';
-export { reopenInAppendMode, writableNonAppendFiles } from './native/fds.js';
-export { type ShrinkResult, shrinkHeap } from './native/v8-heap.js';
-export { findOnPath } from './process/find-executable.js';
-export { isAlive, stopPid, waitForPidGone } from './process/pid.js';
-export { type ProgressEvent, parseProgressLine, progressReporter } from './progress.js';
-export { forgetLaunchPlan, launchPlanFile, writeLaunchPlan } from './restore/launch-plan.js';
 export { type RestoredServer, type RestoreOptions, restore, type ServerExit } from './restore/launcher.js';
-export { reseedEntropy } from './safety/entropy.js';

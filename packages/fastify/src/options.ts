@@ -1,4 +1,4 @@
-import type { AuditPolicy } from '@defrost/core';
+import type { AuditPolicy } from '@defrost/core/internal';
 import type { ClientHeaders } from './warmup/clients.js';
 
 export interface WarmupRequest {

@@ -1,16 +1,17 @@
 import {
   type AuditFinding,
+  type CheckpointContext,
   CheckpointError,
-  type FreezeOptions,
-  type FreezeResult,
-  freeze,
+  type CheckpointOptions,
+  type CheckpointResult,
+  checkpoint,
   lifecycle,
   progressReporter,
   type RestoreContext,
   RestoreError,
-  rehearseFreeze,
+  rehearseCheckpoint,
   shrinkHeap,
-} from '@defrost/core';
+} from '@defrost/core/internal';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { drainConnections } from './freeze/connections.js';
 import { diagnosticFilesResource } from './freeze/diagnostics.js';
@@ -22,18 +23,18 @@ import type { KnownRoute } from './warmup/plan.js';
 import { warmupPlan } from './warmup/plan.js';
 import { runWarmup, type WarmupSummary } from './warmup/runner.js';
 
-export type CheckpointHook = () => Promise<void> | void;
+export type CheckpointHook = (ctx: CheckpointContext) => Promise<void> | void;
 export type RestoreHook = (ctx: RestoreContext) => Promise<void> | void;
 
 export interface DefrostDecorator {
   /** Runs before every freeze, in reverse registration order: close what cannot be frozen. */
-  onCheckpoint(fn: CheckpointHook, name?: string): void;
+  beforeCheckpoint(fn: CheckpointHook, name?: string): void;
   /** Runs after every restore (and after a failed freeze), in registration order: reopen. */
-  onRestore(fn: RestoreHook, name?: string): void;
+  afterRestore(fn: RestoreHook, name?: string): void;
   /** True in a process restored from an image. */
   readonly restored: boolean;
   /** Settles when a requested checkpoint finished (in the original) or a restore completed. */
-  readonly done: Promise<FreezeResult | undefined>;
+  readonly done: Promise<CheckpointResult | undefined>;
 }
 
 declare module 'fastify' {
@@ -121,16 +122,16 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
     unregister.push(lifecycle.register(resource));
   };
   let restored = false;
-  let settle: (result: FreezeResult | undefined) => void = () => {};
-  const done = new Promise<FreezeResult | undefined>((resolve) => {
+  let settle: (result: CheckpointResult | undefined) => void = () => {};
+  const done = new Promise<CheckpointResult | undefined>((resolve) => {
     settle = resolve;
   });
 
   app.decorate('defrost', {
-    onCheckpoint(fn: CheckpointHook, name = 'app onCheckpoint hook') {
-      register({ name, beforeCheckpoint: () => fn() });
+    beforeCheckpoint(fn: CheckpointHook, name = 'app beforeCheckpoint hook') {
+      register({ name, beforeCheckpoint: (ctx) => fn(ctx) });
     },
-    onRestore(fn: RestoreHook, name = 'app onRestore hook') {
+    afterRestore(fn: RestoreHook, name = 'app afterRestore hook') {
       register({ name, afterRestore: (ctx) => fn(ctx) });
     },
     get restored() {
@@ -192,7 +193,7 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
         report({ step: 'warmup-done', summary: warmup });
       }
       const warn = (m: string): void => log.warn(`defrost: ${m}`);
-      const freezeOptions: FreezeOptions = {
+      const freezeOptions: CheckpointOptions = {
         imageDir: request.imageDir,
         mode: request.mode,
         force: request.force,
@@ -215,7 +216,7 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
       if (options.rehearse) {
         report({ step: 'rehearsing' });
         await drainConnections(app.server, options.drainTimeoutMs);
-        const rehearsal = await retryingRaces('rehearsal', () => rehearseFreeze(freezeOptions), warn);
+        const rehearsal = await retryingRaces('rehearsal', () => rehearseCheckpoint(freezeOptions), warn);
         log.info(`defrost: rehearsed the freeze in ${Math.round(rehearsal.durationMs)} ms`);
       }
       if (warmup && (options.heap.shrink || options.rehearse)) {
@@ -235,7 +236,7 @@ export const defrostPlugin: FastifyPluginAsync<DefrostPluginOptions> = async (ap
       const result = await retryingRaces(
         'freeze',
         () =>
-          freeze({
+          checkpoint({
             ...freezeOptions,
             ...(warmup ? { warmup } : {}),
             beforeDump: () => {

@@ -9,7 +9,7 @@ import {
   signImage,
   spawnFreezable,
   verifyImage,
-} from '@defrost/core';
+} from '@defrost/core/internal';
 import { type ChildEnd, childEnd, onSignals, sendSignal, statusOf, stopChild } from '../child.js';
 import { CliError, firstLine } from '../errors.js';
 import { EXIT } from '../exit-codes.js';

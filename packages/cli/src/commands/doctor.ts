@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DoctorCheck, type DoctorReport, INSTALL_COMMAND, runDoctor } from '@defrost/core';
+import { type DoctorCheck, type DoctorReport, INSTALL_COMMAND, runDoctor } from '@defrost/core/internal';
 import { childEnd } from '../child.js';
 import { EXIT } from '../exit-codes.js';
 import { colorEnabled, type Io, type Styles, stylesFor } from '../output.js';

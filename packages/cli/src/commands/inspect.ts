@@ -9,7 +9,7 @@ import {
   readManifest,
   requireCriuBinary,
   verifyImage,
-} from '@defrost/core';
+} from '@defrost/core/internal';
 import { firstLine } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { signingKeyFor } from '../options.js';

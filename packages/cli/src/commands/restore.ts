@@ -10,7 +10,7 @@ import {
   type ServerExit,
   spawnWithoutIoUring,
   verifyImage,
-} from '@defrost/core';
+} from '@defrost/core/internal';
 import { childEnd, onSignals, sendSignal, statusOf } from '../child.js';
 import { exitCodeFor, firstLine, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';

@@ -7,7 +7,7 @@ import {
   type ImageManifest,
   type ManifestFacts,
   sealImage,
-} from '@defrost/core';
+} from '@defrost/core/internal';
 
 export async function fakeImage(imageDir: string, o: { signingKey?: Buffer } = {}): Promise<ImageManifest> {
   const host = await currentHostFacts();

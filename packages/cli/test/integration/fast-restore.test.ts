@@ -8,7 +8,7 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchPlanFile } from '@defrost/core';
+import { launchPlanFile } from '@defrost/core/internal';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   FIXTURES,

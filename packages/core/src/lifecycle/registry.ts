@@ -1,4 +1,4 @@
-import type { RestoreSettings } from '../checkpoint/control.js';
+import type { RestoreSettings } from '../dump/control.js';
 
 /** Given to beforeCheckpoint hooks. */
 export interface CheckpointContext {
@@ -15,7 +15,7 @@ export interface RestoreContext {
    * 'restored': this is a copy restored from the image; 'continued': the original, after a
    * successful checkpoint in 'continue' mode; 'checkpoint-failed': the original, after a failed
    * checkpoint: everything closed for the freeze must be reopened; 'rehearsal': the original,
-   * after the rehearsal that precedes a freeze (see `rehearseFreeze`).
+   * after the rehearsal that precedes a freeze (see `rehearseCheckpoint`).
    */
   readonly reason: 'restored' | 'continued' | 'checkpoint-failed' | 'rehearsal';
   /** Restore-time settings, present when reason is 'restored'. */
@@ -125,3 +125,13 @@ const holder = globalThis as { [GLOBAL_KEY]?: LifecycleRegistry };
 /** The process-wide registry. */
 export const lifecycle: LifecycleRegistry = holder[GLOBAL_KEY] ?? new LifecycleRegistry();
 holder[GLOBAL_KEY] = lifecycle;
+
+/**
+ * Registers a resource with the process-wide registry: `beforeCheckpoint` runs before every
+ * checkpoint (in reverse registration order), `afterRestore` after every restore, and after a
+ * checkpoint that failed or kept the process running (in registration order). Returns a function
+ * that unregisters it.
+ */
+export function register(resource: Resource): () => void {
+  return lifecycle.register(resource);
+}

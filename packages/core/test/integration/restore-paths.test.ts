@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, type RestoredServer, restore, waitForPidGone } from '../../src/index.js';
+import { type RestoredServer, restore } from '../../src/index.js';
+import { isAlive, waitForPidGone } from '../../src/internal.js';
 import { spawnTracked, stopAllStarted, track } from '../../src/testing/index.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/freeze-server.mjs', import.meta.url));

@@ -20,7 +20,7 @@ export async function drainConnections(server: Server, timeoutMs: number): Promi
     if (open === 0) return;
     if (Date.now() > deadline) {
       throw new Error(
-        `${open} connection(s) still busy after ${timeoutMs} ms; raise drainTimeoutMs or stop long-running requests (SSE, websockets) in an onCheckpoint hook`,
+        `${open} connection(s) still busy after ${timeoutMs} ms; raise drainTimeoutMs or stop long-running requests (SSE, websockets) in a beforeCheckpoint hook`,
       );
     }
     await sleep(5);

@@ -8,7 +8,7 @@ import {
   formatFinding,
   listeningSockets,
 } from '../audit/index.js';
-import { type CheckpointOptions, checkpoint, rehearseCheckpoint } from '../checkpoint/checkpoint.js';
+import { type DumpOptions, dumpSelf, rehearseDump } from '../dump/dump.js';
 import { asCheckpointError, CheckpointError, RestoreError } from '../errors.js';
 import type { ImageManifest } from '../image/index.js';
 import { reseedEntropy } from '../safety/entropy.js';
@@ -21,7 +21,7 @@ import {
   type RestoreContext,
 } from './registry.js';
 
-export interface FreezeOptions extends Omit<CheckpointOptions, 'listening'> {
+export interface CheckpointOptions extends Omit<DumpOptions, 'listening'> {
   /** 'exit' (default): the caller ends the process after the image is sealed; 'continue': keep serving. */
   readonly mode?: 'exit' | 'continue';
   /** Per-kind policy for open resources the audit finds (error | warn | ignore). */
@@ -39,7 +39,7 @@ export interface FreezeOptions extends Omit<CheckpointOptions, 'listening'> {
   readonly servers?: readonly EventEmitter[];
 }
 
-export type FreezeResult =
+export type CheckpointResult =
   | {
       readonly restored: false;
       readonly manifest: ImageManifest;
@@ -64,7 +64,7 @@ function reopenAfterFailure(registry: LifecycleRegistry, hold?: () => RequestHol
  * audit, which must come out clean. Each step is given `reopen` on failure.
  */
 async function closeAndAudit(
-  options: FreezeOptions,
+  options: CheckpointOptions,
   registry: LifecycleRegistry,
   ctx: CheckpointContext,
   reopen: (error: unknown) => Promise<never>,
@@ -101,7 +101,9 @@ async function closeAndAudit(
  * every restored copy recompiles it under its first requests. After a rehearsal, those shapes are
  * already known: a short re-warm compiles code that the real freeze leaves intact.
  */
-export async function rehearseFreeze(options: FreezeOptions): Promise<{ readonly durationMs: number }> {
+export async function rehearseCheckpoint(
+  options: CheckpointOptions,
+): Promise<{ readonly durationMs: number }> {
   const registry = options.registry ?? lifecycle;
   const started = performance.now();
   let hold: RequestHold | undefined;
@@ -114,7 +116,7 @@ export async function rehearseFreeze(options: FreezeOptions): Promise<{ readonly
   );
   try {
     hold = holdRequests(options.servers ?? []);
-    await rehearseCheckpoint({ ...options, listening: listeningSockets(audit) });
+    await rehearseDump({ ...options, listening: listeningSockets(audit) });
     // What every copy does first: replacing Math.random there would otherwise throw away code
     // optimized against the builtin. Harmless here: the original's randomness stays its own.
     reseedEntropy();
@@ -137,7 +139,7 @@ export async function rehearseFreeze(options: FreezeOptions): Promise<{ readonly
  * keeps serving or when anything failed. A failed freeze always leaves the original running with
  * its resources reopened, and throws one error that says what failed.
  */
-export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
+export async function checkpoint(options: CheckpointOptions): Promise<CheckpointResult> {
   const registry = options.registry ?? lifecycle;
   const mode = options.mode ?? 'exit';
   let hold: RequestHold | undefined;
@@ -148,11 +150,11 @@ export async function freeze(options: FreezeOptions): Promise<FreezeResult> {
     { mode, imageDir: options.imageDir, rehearsal: false },
     reopen,
   );
-  let result: Awaited<ReturnType<typeof checkpoint>>;
+  let result: Awaited<ReturnType<typeof dumpSelf>>;
   try {
     // Copies resume with their requests held, until their afterRestore hooks are done.
     hold = holdRequests(options.servers ?? []);
-    result = await checkpoint({ ...options, listening: listeningSockets(audit) });
+    result = await dumpSelf({ ...options, listening: listeningSockets(audit) });
   } catch (error) {
     return reopen(asCheckpointError(error, 'checkpoint failed'));
   }

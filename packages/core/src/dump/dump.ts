@@ -23,7 +23,7 @@ import { loadLibc, SO_REUSEPORT, SOL_SOCKET } from '../native/libc.js';
 import { type RestoreSettings, readRestoreSettings, sendControlEvent } from './control.js';
 import { installPlaceholders, type Placeholders } from './placeholders.js';
 
-export interface CheckpointOptions {
+export interface DumpOptions {
   /** Where the image goes. Written to a sibling first and renamed into place only when complete. */
   readonly imageDir: string;
   /** Replace an existing image (atomically) instead of refusing. */
@@ -56,7 +56,7 @@ export interface RestoreSession {
   fail(message: string): void;
 }
 
-export type CheckpointResult =
+export type DumpResult =
   | { readonly restored: false; readonly manifest: ImageManifest; readonly durationMs: number }
   | { readonly restored: true; readonly session: RestoreSession };
 
@@ -120,7 +120,7 @@ interface DumpPreparation {
 }
 
 /** Everything up to CRIU's dump. On failure, all of it is undone before the error is thrown. */
-async function prepareDump(options: CheckpointOptions): Promise<DumpPreparation> {
+async function prepareDump(options: DumpOptions): Promise<DumpPreparation> {
   const libcriu = (() => {
     try {
       return loadLibcriu();
@@ -179,9 +179,9 @@ async function abandonDump(prepared: DumpPreparation): Promise<void> {
 
 /**
  * Does everything a checkpoint does up to CRIU's dump, then undoes it: nothing is written and the
- * process goes on as before. See `rehearseFreeze` for why that is worth doing.
+ * process goes on as before. See `rehearseCheckpoint` for why that is worth doing.
  */
-export async function rehearseCheckpoint(options: CheckpointOptions): Promise<void> {
+export async function rehearseDump(options: DumpOptions): Promise<void> {
   await abandonDump(await prepareDump(options));
 }
 
@@ -194,7 +194,7 @@ export async function rehearseCheckpoint(options: CheckpointOptions): Promise<vo
  * dump, and a caller that only wanted the image exits afterwards. On failure nothing that looks
  * like an image is left behind and the process goes on as before.
  */
-export async function checkpoint(options: CheckpointOptions): Promise<CheckpointResult> {
+export async function dumpSelf(options: DumpOptions): Promise<DumpResult> {
   const started = performance.now();
   const prepared = await prepareDump(options);
   const { libcriu, host, createdAt, stagingDir, service, imagesDirFd, placeholders } = prepared;
