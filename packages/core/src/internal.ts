@@ -52,9 +52,50 @@ export {
 } from './lifecycle/registry.js';
 export { reopenInAppendMode, writableNonAppendFiles } from './native/fds.js';
 export { type ShrinkResult, shrinkHeap } from './native/v8-heap.js';
+export {
+  checkBoolean,
+  checkKnownKeys,
+  checkNonNegativeInt,
+  checkObject,
+  checkOneOf,
+  checkPositiveInt,
+  OptionError,
+  optionName,
+} from './options/validate.js';
 export { findOnPath } from './process/find-executable.js';
 export { isAlive, stopPid, waitForPidGone } from './process/pid.js';
 export { type ProgressEvent, parseProgressLine, progressReporter } from './progress.js';
 export { forgetLaunchPlan, launchPlanFile, writeLaunchPlan } from './restore/launch-plan.js';
 export { type RestoredServer, type RestoreOptions, restore, type ServerExit } from './restore/launcher.js';
 export { reseedEntropy } from './safety/entropy.js';
+export { drainConnections } from './server/connections.js';
+export { diagnosticFilesResource } from './server/diagnostic-files.js';
+export { collectGarbage, findGc } from './server/heap.js';
+export { originOf } from './server/origin.js';
+export { relisten } from './server/relisten.js';
+export {
+  type CheckpointRequest,
+  checkpointDriver,
+  checkpointRequestFromEnv,
+  claimCheckpoint,
+  sequenceSwitchesFromEnv,
+} from './server/request.js';
+export {
+  checkpointServers,
+  defaultRewarmRounds,
+  type SequenceLog,
+  type ServerCheckpointOptions,
+  type ServerCheckpointOutcome,
+} from './server/sequence.js';
+export { isSonicBoom, type SonicBoomLike, sonicBoomResource } from './server/sonic-boom.js';
+export { type ClientHeaders, DEFAULT_CLIENT_HEADERS } from './warmup/clients.js';
+export { endWarmupMarker, isWarmupRequest, startWarmupMarker, WARMUP_HEADER } from './warmup/marker.js';
+export { checkWarmupOptions, type WarmupOptions, type WarmupRequest } from './warmup/options.js';
+export {
+  defaultRequests,
+  isExpectedStatus,
+  type KnownRoute,
+  type WarmupPlan,
+  warmupPlan,
+} from './warmup/plan.js';
+export { runWarmup, WarmupError, type WarmupSummary } from './warmup/runner.js';

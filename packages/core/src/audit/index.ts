@@ -25,6 +25,7 @@ export type {
   AuditReport,
   ListeningSocket,
 } from './types.js';
+export { AUDIT_KINDS } from './types.js';
 
 export interface AuditOptions {
   /** Per kind: 'error' stops the checkpoint, 'warn' lets it go on and reports, 'ignore' says nothing. */

@@ -32,6 +32,7 @@ export const DEFAULT_POLICY: Readonly<Record<AuditKind, AuditAction>> = {
   inotify: 'warn',
   ioUring: 'error',
   tcpConnection: 'error',
+  tcpClosing: 'error',
   unixConnection: 'error',
   udp: 'error',
   writableFile: 'error',
@@ -79,6 +80,7 @@ const LABELS: Record<AuditKind, string> = {
   inotify: 'inotify instance',
   ioUring: 'io_uring instance',
   tcpConnection: 'established TCP socket',
+  tcpClosing: 'closing TCP socket',
   unixConnection: 'connected unix socket',
   udp: 'UDP socket',
   writableFile: 'file',
@@ -113,7 +115,8 @@ export function formatAuditErrors(errors: readonly AuditFinding[]): string {
     `cannot checkpoint: ${n} open resource${n === 1 ? '' : 's'} would make the CRIU dump fail or the restored copy misbehave:`,
     ...errors.map((f) => `  ${formatFinding(f)}`),
     `To accept the risk instead, set the audit policy for the kind ('warn' or 'ignore'): ` +
-      `auditPolicy: { ${example} } (the \`policy\` option of auditOpenResources).`,
+      `\`audit: { ${example} }\` in the options of @defrost/fastify or checkpoint(), or ` +
+      `\`${kinds.map((k) => `--audit ${k}=warn`).join(' ')}\` for \`defrost checkpoint\`.`,
   ].join('\n');
 }
 

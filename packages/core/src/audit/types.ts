@@ -2,39 +2,43 @@
  * What the pre-checkpoint audit can find among the open resources of a process.
  *
  * The kind is also the key of the audit policy, so the names are what a user types:
- * `{ policy: { tcpConnection: 'ignore' } }`.
+ * `audit: { tcpConnection: 'ignore' }`.
  */
-export type AuditKind =
+export const AUDIT_KINDS = [
   // handled by defrost: stdio is re-attached by the restorer
-  | 'stdio'
+  'stdio',
   // safe: CRIU dumps and restores them faithfully
-  | 'epoll'
-  | 'eventfd'
-  | 'signalfd'
-  | 'timerfd'
-  | 'memfd'
-  | 'pipe'
-  | 'statelessDevice'
-  | 'directory'
-  | 'readonlyFile'
-  | 'appendFile'
-  | 'tcpListen'
-  | 'unixListen'
-  | 'tcpSocket'
-  | 'unixSocket'
-  | 'zombie'
-  /** Restores fine (measured), but events while frozen are lost: a warning by default. */
-  | 'inotify'
+  'epoll',
+  'eventfd',
+  'signalfd',
+  'timerfd',
+  'memfd',
+  'pipe',
+  'statelessDevice',
+  'directory',
+  'readonlyFile',
+  'appendFile',
+  'tcpListen',
+  'unixListen',
+  'tcpSocket',
+  'unixSocket',
+  'zombie',
+  // restores fine (measured), but events while frozen are lost: a warning by default
+  'inotify',
   // unsafe: the dump fails, the restore fails, or the restored copy misbehaves
-  | 'ioUring'
-  | 'tcpConnection'
-  | 'unixConnection'
-  | 'udp'
-  | 'writableFile'
-  | 'deletedFile'
-  | 'device'
-  | 'childProcess'
-  | 'unknown';
+  'ioUring',
+  'tcpConnection',
+  'tcpClosing',
+  'unixConnection',
+  'udp',
+  'writableFile',
+  'deletedFile',
+  'device',
+  'childProcess',
+  'unknown',
+] as const;
+
+export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 export type AuditClass = 'safe' | 'handled' | 'unsafe';
 

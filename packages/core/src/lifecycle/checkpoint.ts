@@ -25,7 +25,7 @@ export interface CheckpointOptions extends Omit<DumpOptions, 'listening'> {
   /** 'exit' (default): the caller ends the process after the image is sealed; 'continue': keep serving. */
   readonly mode?: 'exit' | 'continue';
   /** Per-kind policy for open resources the audit finds (error | warn | ignore). */
-  readonly auditPolicy?: AuditPolicy;
+  readonly audit?: AuditPolicy;
   /** Called with warnings the audit accepted by policy, and other notices. */
   readonly onWarning?: (message: string) => void;
   /** Prepares the heap for the freeze (GC etc.); runs after beforeCheckpoint hooks. */
@@ -80,7 +80,7 @@ async function closeAndAudit(
   }
   try {
     await options.beforeDump?.();
-    const audit = await auditOpenResources(options.auditPolicy ? { policy: options.auditPolicy } : {});
+    const audit = await auditOpenResources(options.audit ? { policy: options.audit } : {});
     assertAuditClean(audit);
     for (const warning of audit.warnings)
       options.onWarning?.(`accepted by audit policy: ${formatFinding(warning)}`);

@@ -205,7 +205,9 @@ describe('audit of real Node processes', () => {
     expect(message).toContain(
       `fd ${server?.fd}: established TCP socket ${server?.target} (an incoming connection`,
     );
-    expect(message).toMatch(/auditPolicy: \{ tcpConnection: 'warn' \}/);
+    expect(message).toMatch(
+      /`audit: \{ tcpConnection: 'warn' \}` in the options of @defrost\/fastify or checkpoint\(\), or `--audit tcpConnection=warn` for `defrost checkpoint`/,
+    );
   });
 
   it("a file opened with 'w' is named with its path; with 'a' it is safe", async () => {

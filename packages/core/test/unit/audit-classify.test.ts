@@ -604,7 +604,7 @@ describe('policy and the refusal message', () => {
     expect(lines[1]).toMatch(/fix: start the app through defrost/);
     expect(lines[4]).toMatch(/out\.txt \(open for writing without O_APPEND, 0 bytes\)/);
     expect(lines[6]).toMatch(
-      /auditPolicy: \{ ioUring: 'warn', tcpConnection: 'warn', writableFile: 'warn', childProcess: 'warn' \}/,
+      /`audit: \{ ioUring: 'warn', tcpConnection: 'warn', writableFile: 'warn', childProcess: 'warn' \}` in the options of @defrost\/fastify or checkpoint\(\), or `--audit ioUring=warn --audit tcpConnection=warn --audit writableFile=warn --audit childProcess=warn` for `defrost checkpoint`/,
     );
     expect(lines).toHaveLength(7);
     expect(e.message).toBe(formatAuditErrors(report.errors));
@@ -644,7 +644,7 @@ describe('policy and the refusal message', () => {
     ).toEqual([
       'cannot checkpoint: 1 open resource would make the CRIU dump fail or the restored copy misbehave:',
       '  fd 9: UDP socket 0.0.0.0:53: fix: close it',
-      "To accept the risk instead, set the audit policy for the kind ('warn' or 'ignore'): auditPolicy: { udp: 'warn' } (the `policy` option of auditOpenResources).",
+      "To accept the risk instead, set the audit policy for the kind ('warn' or 'ignore'): `audit: { udp: 'warn' }` in the options of @defrost/fastify or checkpoint(), or `--audit udp=warn` for `defrost checkpoint`.",
     ]);
   });
 });

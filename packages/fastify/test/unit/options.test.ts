@@ -2,7 +2,6 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import defrost, { DefrostOptionsError } from '../../src/index.js';
 import { resolveOptions } from '../../src/options.js';
-import { defaultRequests, isExpectedStatus, warmupPlan } from '../../src/warmup/plan.js';
 
 describe('plugin options', () => {
   it('does nothing unless a checkpoint is asked for', () => {
@@ -68,6 +67,28 @@ describe('plugin options', () => {
     expect(() => resolveOptions({ env: {}, ...(options as object) })).toThrow(message);
   });
 
+  it.each([
+    [{ warmpu: {} }, /warmpu is not an option; did you mean warmup\? \(valid: checkpoint, warmup, audit/],
+    [{ warmup: { round: 3 } }, /warmup\.round is not an option; did you mean warmup\.rounds\?/],
+    [
+      { audit: { tcpConection: 'warn' } },
+      /audit\.tcpConection is not an option; did you mean audit\.tcpConnection\?/,
+    ],
+    [
+      { audit: { tcpConnection: 'maybe' } },
+      /audit\.tcpConnection must be "error" or "warn" or "ignore", got "maybe"/,
+    ],
+    [{ auditPolicy: { tcpConnection: 'warn' } }, /auditPolicy is not an option; did you mean audit\?/],
+    [{ heap: { shrinks: false } }, /heap\.shrinks is not an option; did you mean heap\.shrink\?/],
+    [
+      { warmup: { requests: [{ url: '/', methd: 'GET' }] } },
+      /warmup\.requests\[0\]\.methd is not an option; did you mean warmup\.requests\[0\]\.method\?/,
+    ],
+    [{ zzz: 1 }, /zzz is not an option \(valid: /],
+  ])('names an unknown option %j and the nearest valid one', (options, message) => {
+    expect(() => resolveOptions({ env: {}, ...(options as object) })).toThrow(message);
+  });
+
   it('fails registration with the options error, not a stack from deep inside', async () => {
     const app = Fastify();
     app.register(defrost, { warmup: { rounds: -1 }, env: {} });
@@ -84,42 +105,5 @@ describe('plugin options', () => {
     await expect(app.defrost.done).resolves.toBeUndefined();
     expect((await app.inject('/')).body).toBe('ok');
     await app.close();
-  });
-});
-
-describe('warm-up plan', () => {
-  it('by default warms every parameterless GET route', () => {
-    expect(
-      defaultRequests([
-        { method: 'GET', url: '/' },
-        { method: ['GET', 'HEAD'], url: '/feed.xml' },
-        { method: 'GET', url: '/posts/:slug' },
-        { method: 'GET', url: '/static/*' },
-        { method: 'POST', url: '/comments' },
-        { method: 'GET', url: '/' },
-      ]),
-    ).toEqual([
-      { method: 'GET', url: '/' },
-      { method: 'GET', url: '/feed.xml' },
-    ]);
-  });
-
-  it('runs a few hundred rounds unless told otherwise, or a time budget', () => {
-    expect(warmupPlan({}, [{ method: 'GET', url: '/' }]).rounds).toBe(300);
-    const timed = warmupPlan({ durationMs: 2000 }, []);
-    expect(timed.rounds).toBe(Number.POSITIVE_INFINITY);
-    expect(timed.durationMs).toBe(2000);
-  });
-
-  it('accepts a function of the round', () => {
-    const plan = warmupPlan({ requests: (round) => [{ url: `/page/${round}` }] }, []);
-    expect(plan.requestsFor(3)).toEqual([{ url: '/page/3' }]);
-  });
-
-  it('counts 2xx and 3xx as success unless told which statuses', () => {
-    expect(isExpectedStatus(200, undefined)).toBe(true);
-    expect(isExpectedStatus(304, undefined)).toBe(true);
-    expect(isExpectedStatus(404, undefined)).toBe(false);
-    expect(isExpectedStatus(404, [404])).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
-import type { WarmupOptions, WarmupRequest } from '../options.js';
 import { type ClientHeaders, DEFAULT_CLIENT_HEADERS } from './clients.js';
+import type { WarmupOptions, WarmupRequest } from './options.js';
 
 export interface KnownRoute {
   readonly method: string | readonly string[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectGarbage, findGc } from '../../src/freeze/heap.js';
+import { collectGarbage, findGc } from '../../src/server/heap.js';
 
 describe(`the garbage collector on ${process.version}`, () => {
   it('is found without --expose-gc through the run-time flag, with a warning that says how to do better', () => {

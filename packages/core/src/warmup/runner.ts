@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import type { WarmupRequest } from '../options.js';
 import type { ClientHeaders } from './clients.js';
+import { endWarmupMarker, startWarmupMarker, WARMUP_HEADER } from './marker.js';
+import type { WarmupRequest } from './options.js';
 import { isExpectedStatus, type WarmupPlan } from './plan.js';
 
 export interface WarmupSummary {
@@ -24,6 +25,15 @@ export class WarmupError extends Error {
   }
 }
 
+/** What to do when the app refused a warm-up request, by the refusal's status. */
+function refusalAdvice(status: number): string {
+  if (status === 429)
+    return ': a rate limit counted the warm-up. Leave warm-up requests out of it, e.g. `allowList: (req) => isWarmupRequest(req)` for @fastify/rate-limit (isWarmupRequest from @defrost/core)';
+  if (status === 401 || status === 403)
+    return ': the route needs credentials. Give them in the warm-up request (`headers`), warm up other routes, or let warm-up requests through with isWarmupRequest(req) from @defrost/core';
+  return '';
+}
+
 const median = (values: number[]): number => {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
@@ -33,8 +43,9 @@ const median = (values: number[]): number => {
 function bodyOf(
   request: WarmupRequest,
   client: ClientHeaders | undefined,
+  marker: string,
 ): { body?: string | Buffer; headers: Record<string, string> } {
-  const headers = { ...client, ...request.headers };
+  const headers = { ...client, ...request.headers, [WARMUP_HEADER]: marker };
   if (request.body === undefined) return { headers };
   if (typeof request.body === 'string' || Buffer.isBuffer(request.body))
     return { body: request.body, headers };
@@ -51,7 +62,13 @@ export async function runWarmup(
   plan: WarmupPlan,
   onProgress: (done: number, round: number) => void = () => {},
 ): Promise<WarmupSummary> {
-  const pool = new Pool(origin, { connections: plan.concurrency, pipelining: 1 });
+  const pool = new Pool(origin, {
+    connections: plan.concurrency,
+    pipelining: 1,
+    // The server is our own, on loopback: a self-signed certificate is fine here.
+    connect: { rejectUnauthorized: false },
+  });
+  const marker = startWarmupMarker();
   const started = performance.now();
   let requests = 0;
   let sent = 0;
@@ -70,7 +87,11 @@ export async function runWarmup(
       const worker = async (): Promise<void> => {
         while (next < batch.length) {
           const request = batch[next++]!;
-          const { body, headers } = bodyOf(request, plan.clientHeaders[sent++ % plan.clientHeaders.length]);
+          const { body, headers } = bodyOf(
+            request,
+            plan.clientHeaders[sent++ % plan.clientHeaders.length],
+            marker,
+          );
           const t0 = performance.now();
           let status: number;
           try {
@@ -93,7 +114,7 @@ export async function runWarmup(
           if (!isExpectedStatus(status, expected)) {
             throw new WarmupError(
               request,
-              `answered ${status} (expected ${expected ? expected.join('/') : '2xx/3xx'})`,
+              `answered ${status} (expected ${expected ? expected.join('/') : '2xx/3xx'})${refusalAdvice(status)}`,
             );
           }
         }
@@ -103,6 +124,7 @@ export async function runWarmup(
       onProgress(requests, round + 1);
     }
   } finally {
+    endWarmupMarker();
     await pool.close();
   }
   return {

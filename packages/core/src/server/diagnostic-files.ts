@@ -1,4 +1,4 @@
-import { reopenInAppendMode, writableNonAppendFiles } from '@defrost/core/internal';
+import { reopenInAppendMode, writableNonAppendFiles } from '../native/fds.js';
 
 /**
  * Files V8 and Node write to for the whole life of the process when asked by a flag. They are
