@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs beyond CRIU: Chromium for the end-to-end browser tests, the
-# reference OCI registry (docker-registry) and htpasswd (apache2-utils: bcrypt users for a registry
-# with basic auth) for the push/pull tests. Idempotent and quick when everything is present.
+# Debian packages the test suite needs beyond CRIU: Chromium for the end-to-end browser tests; for
+# the push/pull tests the reference OCI registry (docker-registry), htpasswd (apache2-utils: bcrypt
+# users for a registry with basic auth) and openssl (a CA for a registry over TLS).
+# Idempotent and quick when everything is present.
 set -euo pipefail
 declare -A wanted=(
   [/usr/bin/chromium]="chromium fonts-dejavu-core"
   [/usr/bin/docker-registry]="docker-registry"
   [/usr/bin/htpasswd]="apache2-utils"
+  [/usr/bin/openssl]="openssl"
 )
 missing=()
 for binary in "${!wanted[@]}"; do

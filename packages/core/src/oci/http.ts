@@ -47,6 +47,8 @@ const NOT_TLS = new Set([
 const CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|ERR_TLS_/;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
+/** Registries log it, and some rate-limit anonymous clients by it. */
+const USER_AGENT = `defrost (node ${process.version})`;
 
 let undici: Promise<typeof import('undici')> | undefined;
 
@@ -176,7 +178,7 @@ export class Transport {
     try {
       const response = await request(url, {
         method: r.method,
-        headers: r.headers ?? {},
+        headers: { 'user-agent': USER_AGENT, ...r.headers },
         ...(body !== undefined ? { body } : {}),
         dispatcher: this.dispatcher,
         ...(this.o.signal ? { signal: this.o.signal } : {}),
