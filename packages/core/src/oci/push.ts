@@ -24,8 +24,11 @@ import { formatReference, type ImageReference, parseReference } from './referenc
 
 /** Files compressed and uploaded at once: keeps both cores and the connection busy. */
 const CONCURRENCY = 3;
-/** When a registry (or a proxy before it) refuses a blob in one request (413): chunks this big. */
-const FALLBACK_CHUNK = 4 * 1024 * 1024;
+/**
+ * When a registry, or a proxy before it, refuses a request as too large (413): chunk sizes to
+ * try, in turn. 1 MiB is nginx's default client_max_body_size; some registries cap at 4 MiB.
+ */
+const FALLBACK_CHUNKS = [4 * 1024 * 1024, 1024 * 1024, 256 * 1024];
 
 export interface PushOptions extends ClientOptions {
   /** Upload blobs larger than this in chunks of this many bytes (default: one request per blob). */
@@ -51,6 +54,8 @@ export interface PushResult {
 interface Context {
   readonly client: RegistryClient;
   readonly o: PushOptions;
+  /** The chunk size uploads use; undefined: the whole blob in one request. */
+  readonly chunk: { size: number | undefined; readonly warned: Set<number> };
   readonly uploaded: { blobs: number; bytes: number };
   readonly present: { blobs: number; bytes: number };
 }
@@ -70,6 +75,40 @@ function fileSource(path: string, blob: Digested): BlobSource {
   };
 }
 
+function tooLarge(e: unknown): boolean {
+  return e instanceof RegistryError && e.status === 413;
+}
+
+/**
+ * One request per blob (or --chunk-size chunks). A 413 makes the chunks smaller, for this blob
+ * and the ones after it (a proxy's limit holds for every request).
+ */
+async function uploadShrinking(c: Context, blob: BlobSource): Promise<void> {
+  const sizes =
+    c.o.chunkSize !== undefined
+      ? [c.o.chunkSize]
+      : [
+          c.chunk.size,
+          ...FALLBACK_CHUNKS.filter((size) => c.chunk.size === undefined || size < c.chunk.size),
+        ];
+  for (const [i, size] of sizes.entries()) {
+    try {
+      await uploadBlob(c.client, blob, size);
+      c.chunk.size = size;
+      return;
+    } catch (e) {
+      const next = sizes[i + 1];
+      if (!tooLarge(e) || next === undefined) throw e;
+      if (c.chunk.warned.has(next)) continue; // blobs in parallel hit the same limit
+      c.chunk.warned.add(next);
+      (c.o.onWarning ?? emitProcessWarning)({
+        code: 'registry-too-large',
+        message: `registry ${c.client.ref.registry} refused a request as too large (413); uploading in ${next / 1024} KiB chunks (--chunk-size sets the size)`,
+      });
+    }
+  }
+}
+
 /** Uploads a blob unless the registry has it; counts which it was. */
 async function ensureBlob(c: Context, blob: BlobSource): Promise<boolean> {
   if (await hasBlob(c.client, blob.digest)) {
@@ -77,16 +116,7 @@ async function ensureBlob(c: Context, blob: BlobSource): Promise<boolean> {
     c.present.bytes += blob.size;
     return false;
   }
-  try {
-    await uploadBlob(c.client, blob, c.o.chunkSize);
-  } catch (e) {
-    if (!(e instanceof RegistryError) || e.status !== 413 || c.o.chunkSize !== undefined) throw e;
-    (c.o.onWarning ?? emitProcessWarning)({
-      code: 'registry-too-large',
-      message: `registry ${c.client.ref.registry} refused a ${blob.size}-byte request (413); uploading in ${FALLBACK_CHUNK / 1024 / 1024} MiB chunks (set --chunk-size to choose)`,
-    });
-    await uploadBlob(c.client, blob, FALLBACK_CHUNK);
-  }
+  await uploadShrinking(c, blob);
   c.uploaded.blobs++;
   c.uploaded.bytes += blob.size;
   return true;
@@ -152,7 +182,13 @@ export async function pushImage(
   const client = await RegistryClient.connect(ref, 'push', o);
   // Compressed blobs wait here for their upload: private (mkdtemp is 0700), removed at the end.
   const work = await mkdtemp(join(tmpdir(), 'defrost-push-'));
-  const c: Context = { client, o, uploaded: { blobs: 0, bytes: 0 }, present: { blobs: 0, bytes: 0 } };
+  const c: Context = {
+    client,
+    o,
+    chunk: { size: o.chunkSize, warned: new Set() },
+    uploaded: { blobs: 0, bytes: 0 },
+    present: { blobs: 0, bytes: 0 },
+  };
   try {
     const cache = await BlobDigestCache.load();
     await ensureBlob(c, bufferSource(EMPTY_CONFIG_BYTES, EMPTY_CONFIG.digest));

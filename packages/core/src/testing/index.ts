@@ -1,6 +1,5 @@
 /** Helpers for tests that start real processes: used by every package's integration tests. */
 export { type Spawned, spawnTracked, stopAllStarted, type TestLaunch, track } from './processes.js';
-export { restoreToFile } from './restore.js';
 export {
   freePort,
   makeTestCertificates,
@@ -9,3 +8,4 @@ export {
   type TestRegistry,
   type TestRegistryOptions,
 } from './registry.js';
+export { restoreToFile } from './restore.js';

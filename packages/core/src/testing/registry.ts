@@ -60,7 +60,9 @@ function config(o: TestRegistryOptions, storage: string, addr: string): string {
     `  secret: ${JSON.stringify(`test-${process.pid}-${Date.now()}`)}`,
   ];
   if (o.tls) {
-    lines.push(`  tls: { certificate: ${JSON.stringify(o.tls.certFile)}, key: ${JSON.stringify(o.tls.keyFile)} }`);
+    lines.push(
+      `  tls: { certificate: ${JSON.stringify(o.tls.certFile)}, key: ${JSON.stringify(o.tls.keyFile)} }`,
+    );
   }
   if (o.htpasswdFile) {
     lines.push(`auth: { htpasswd: { realm: defrost-test, path: ${JSON.stringify(o.htpasswdFile)} } }`);
@@ -80,9 +82,13 @@ async function waitUntilServing(url: string, registry: Spawned, timeoutMs: numbe
         })
         .catch(() => false);
       if (answered) return;
-      const exited = await Promise.race([registry.exited.then(() => true), new Promise((r) => setTimeout(r, 50, false))]);
+      const exited = await Promise.race([
+        registry.exited.then(() => true),
+        new Promise((r) => setTimeout(r, 50, false)),
+      ]);
       if (exited) throw new Error(`docker-registry exited before serving:\n${registry.stderr()}`);
-      if (Date.now() > deadline) throw new Error(`docker-registry did not answer ${url} in ${timeoutMs} ms:\n${registry.stderr()}`);
+      if (Date.now() > deadline)
+        throw new Error(`docker-registry did not answer ${url} in ${timeoutMs} ms:\n${registry.stderr()}`);
     }
   } finally {
     await agent.close();
@@ -124,7 +130,10 @@ export async function startRegistry(o: TestRegistryOptions): Promise<TestRegistr
  * A throwaway CA and a server certificate for `hosts` (IP addresses or names) signed by it, made
  * with openssl: for registries spoken to over verified TLS.
  */
-export function makeTestCertificates(dir: string, hosts: readonly string[]): { caFile: string; certFile: string; keyFile: string } {
+export function makeTestCertificates(
+  dir: string,
+  hosts: readonly string[],
+): { caFile: string; certFile: string; keyFile: string } {
   const caKey = join(dir, 'ca.key');
   const caFile = join(dir, 'ca.crt');
   const keyFile = join(dir, 'server.key');
@@ -135,9 +144,50 @@ export function makeTestCertificates(dir: string, hosts: readonly string[]): { c
   const openssl = (...args: string[]): void => {
     execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   };
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=defrost test CA', '-keyout', caKey, '-out', caFile);
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${hosts[0]}`, '-keyout', keyFile, '-out', csr);
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=defrost test CA',
+    '-keyout',
+    caKey,
+    '-out',
+    caFile,
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    `/CN=${hosts[0]}`,
+    '-keyout',
+    keyFile,
+    '-out',
+    csr,
+  );
   writeFileSync(ext, `subjectAltName=${san}\n`);
-  openssl('x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', certFile);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    caFile,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+    '-out',
+    certFile,
+  );
   return { caFile, certFile, keyFile };
 }

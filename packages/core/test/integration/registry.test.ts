@@ -7,6 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +54,10 @@ afterAll(async () => {
 });
 
 /** A sealed image: a 12 MB pages file (random and zero pages), a core file and a shared one. */
-async function makeImage(dir: string, o: { signingKey?: string; shared?: Buffer } = {}): Promise<ImageManifest> {
+async function makeImage(
+  dir: string,
+  o: { signingKey?: string; shared?: Buffer } = {},
+): Promise<ImageManifest> {
   const host = await currentHostFacts();
   const staging = await createStagingDir(dir);
   await writeFile(join(staging, 'pages-1.img'), Buffer.concat([randomBytes(4 << 20), Buffer.alloc(8 << 20)]));
@@ -97,8 +102,10 @@ async function nothingAt(dir: string): Promise<void> {
   expect((await readdir(parent)).filter((n) => n.includes('.partial-'))).toEqual([]);
 }
 
-const uploads = (lines: string[]): string[] => lines.filter((l) => /"(POST|PUT|PATCH) \/v2\/[^"]*\/blobs\/uploads/.test(l));
-const blobGets = (lines: string[]): string[] => lines.filter((l) => /"GET \/v2\/[^"]*\/blobs\/sha256:/.test(l));
+const uploads = (lines: string[]): string[] =>
+  lines.filter((l) => /"(POST|PUT|PATCH) \/v2\/[^"]*\/blobs\/uploads/.test(l));
+const blobGets = (lines: string[]): string[] =>
+  lines.filter((l) => /"GET \/v2\/[^"]*\/blobs\/sha256:/.test(l));
 
 /** The manifest of a pushed image, from the registry's storage. */
 async function storedManifest(digest: string): Promise<Record<string, unknown>> {
@@ -159,10 +166,57 @@ describe('push and pull', () => {
     const ref = `${registry.host}/team/chunked:1`;
     const mark = registry.requests().length;
     await pushImage(chunked, ref, { env, chunkSize: 1024 * 1024 });
-    expect(registry.requests().slice(mark).filter((l) => l.includes('"PATCH ')).length).toBeGreaterThan(3);
+    expect(
+      registry
+        .requests()
+        .slice(mark)
+        .filter((l) => l.includes('"PATCH ')).length,
+    ).toBeGreaterThan(3);
     const target = join(work, 'chunked-pulled');
     await pullImage(ref, target, { env });
     await sameFiles(chunked, target);
+  });
+
+  it('a proxy that refuses large requests (413): the blob goes up in chunks instead, with a warning', async () => {
+    // In front of the registry, like an nginx with client_max_body_size 1m.
+    const upstream = Number(registry.host.split(':')[1]);
+    const proxy = createServer((req, res) => {
+      if (Number(req.headers['content-length'] ?? 0) > 1024 * 1024) {
+        req.resume();
+        res.writeHead(413, { 'content-type': 'text/html' }).end('<html>413 Request Entity Too Large</html>');
+        return;
+      }
+      const forward = httpRequest(
+        { host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxied = `127.0.0.1:${(proxy.address() as AddressInfo).port}/team/proxied:1`;
+      const warnings: string[] = [];
+      const mark = registry.requests().length;
+      await pushImage(join(work, 'image'), proxied, { env, onWarning: (w) => warnings.push(w.message) });
+      expect(warnings).toEqual([
+        expect.stringMatching(/refused a request as too large \(413\); uploading in 4096 KiB chunks/),
+        expect.stringMatching(/uploading in 1024 KiB chunks/),
+      ]);
+      expect(
+        registry
+          .requests()
+          .slice(mark)
+          .some((l) => l.includes('"PATCH ')),
+      ).toBe(true);
+      const target = join(work, 'proxied-pulled');
+      await pullImage(proxied, target, { env });
+      await sameFiles(join(work, 'image'), target);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('pull refuses an existing image unless --force, and --force replaces it', async () => {
@@ -180,7 +234,10 @@ describe('push and pull', () => {
     await makeImage(damaged);
     const ref = `${registry.host}/team/damaged:1`;
     const pushed = await pushImage(damaged, ref, { env });
-    const layers = (await storedManifest(pushed.digest)).layers as { digest: string; annotations: Record<string, string> }[];
+    const layers = (await storedManifest(pushed.digest)).layers as {
+      digest: string;
+      annotations: Record<string, string>;
+    }[];
     const pages = layers.find((l) => l.annotations['org.opencontainers.image.title'] === 'pages-1.img')!;
     const file = registry.blobFile(pages.digest);
     const bytes = await readFile(file);
@@ -191,7 +248,9 @@ describe('push and pull', () => {
     const error = await pullImage(ref, target, { env }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImageError);
     expect((error as ImageError).code).toBe('blob-corrupt');
-    expect((error as Error).message).toMatch(/the blob of pages-1.img (does not match its digest|is not valid zstd)/);
+    expect((error as Error).message).toMatch(
+      /the blob of pages-1.img (does not match its digest|is not valid zstd)/,
+    );
     expect((error as Error).message).toContain(`nothing was written to ${target}`);
     await nothingAt(target);
   });
@@ -217,7 +276,9 @@ describe('push and pull', () => {
   });
 
   it('a container image (not a defrost artifact) is refused with what it is', async () => {
-    const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+    const config = Buffer.from(
+      '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}',
+    );
     const ref = `${registry.host}/team/container:1`;
     const base = `http://${registry.host}/v2/team/container`;
     const put = async (bytes: Buffer): Promise<string> => {
@@ -231,7 +292,11 @@ describe('push and pull', () => {
     const manifestBody = JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await put(config), size: config.length },
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: await put(config),
+        size: config.length,
+      },
       layers: [],
     });
     const res = await fetch(`${base}/manifests/1`, {
@@ -242,13 +307,17 @@ describe('push and pull', () => {
     expect(res.status).toBe(201);
     const error = await pullImage(ref, join(work, 'container'), { env }).catch((e: unknown) => e);
     expect((error as ImageError).code).toBe('artifact-invalid');
-    expect((error as Error).message).toMatch(/is not a defrost image \(config "application\/vnd.oci.image.config.v1\+json"/);
+    expect((error as Error).message).toMatch(
+      /is not a defrost image \(config "application\/vnd.oci.image.config.v1\+json"/,
+    );
   });
 
   it('a missing tag, an unreachable registry: clear errors', async () => {
-    await expect(pullImage(`${registry.host}/team/app:nope`, join(work, 'x'), { env })).rejects.toMatchObject({
-      code: 'image-missing',
-    });
+    await expect(pullImage(`${registry.host}/team/app:nope`, join(work, 'x'), { env })).rejects.toMatchObject(
+      {
+        code: 'image-missing',
+      },
+    );
     const closed = `127.0.0.1:${await freePort()}`;
     const e = await pullImage(`${closed}/team/app:1`, join(work, 'x'), { env }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RegistryError);
@@ -282,7 +351,10 @@ describe('signatures travel with the image', () => {
       pullImage(`${registry.host}/team/unsigned:1`, join(work, 'unsigned-pulled'), { env, signingKey: key }),
     ).rejects.toMatchObject({ code: 'image-unsigned' });
     await expect(
-      pullImage(`${registry.host}/team/unsigned:1`, join(work, 'unsigned-pulled'), { env, requireSignature: true }),
+      pullImage(`${registry.host}/team/unsigned:1`, join(work, 'unsigned-pulled'), {
+        env,
+        requireSignature: true,
+      }),
     ).rejects.toMatchObject({ code: 'signing-key-missing' });
   });
 });
@@ -297,7 +369,11 @@ describe('a registry with basic auth (htpasswd, bcrypt) and TLS', () => {
     const htpasswd = join(dir, 'htpasswd');
     await writeFile(htpasswd, execFileSync('htpasswd', ['-Bbn', 'ci', 'hunter2']));
     certs = makeTestCertificates(dir, ['127.0.0.1']);
-    secured = await startRegistry({ dir, htpasswdFile: htpasswd, tls: { certFile: certs.certFile, keyFile: certs.keyFile } });
+    secured = await startRegistry({
+      dir,
+      htpasswdFile: htpasswd,
+      tls: { certFile: certs.certFile, keyFile: certs.keyFile },
+    });
   });
   afterAll(async () => {
     await secured?.stop();
@@ -322,7 +398,9 @@ describe('a registry with basic auth (htpasswd, bcrypt) and TLS', () => {
 
   it('without credentials, with wrong ones, with a credential helper only: refused, saying why', async () => {
     const ref = `${secured.host}/team/app:1`;
-    const none = await pullImage(ref, join(work, 'n'), { env, caFile: certs.caFile }).catch((e: unknown) => e);
+    const none = await pullImage(ref, join(work, 'n'), { env, caFile: certs.caFile }).catch(
+      (e: unknown) => e,
+    );
     expect((none as RegistryError).code).toBe('registry-auth-required');
     expect((none as Error).message).toContain(join(work, 'run/containers/auth.json'));
 
@@ -341,16 +419,18 @@ describe('a registry with basic auth (htpasswd, bcrypt) and TLS', () => {
       env: { ...env, DOCKER_CONFIG: docker },
       caFile: certs.caFile,
     }).catch((e: unknown) => e);
-    expect((helper as Error).message).toMatch(/names the credential helper docker-credential-secretservice, which defrost does not run/);
+    expect((helper as Error).message).toMatch(
+      /names the credential helper docker-credential-secretservice, which defrost does not run/,
+    );
     await nothingAt(join(work, 'n'));
   });
 
   it('an untrusted certificate is refused unless --ca-file or --tls-verify=false', async () => {
     const file = await authFile('auth2.json', 'ci', 'hunter2');
     const ref = `${secured.host}/team/app:1`;
-    const untrusted = await pullImage(ref, join(work, 't'), { env: { ...env, REGISTRY_AUTH_FILE: file } }).catch(
-      (e: unknown) => e,
-    );
+    const untrusted = await pullImage(ref, join(work, 't'), {
+      env: { ...env, REGISTRY_AUTH_FILE: file },
+    }).catch((e: unknown) => e);
     expect((untrusted as RegistryError).code).toBe('registry-certificate');
     expect((untrusted as Error).message).toMatch(/--ca-file/);
     await pullImage(ref, join(work, 't'), { env: { ...env, REGISTRY_AUTH_FILE: file }, tlsVerify: false });
@@ -385,7 +465,9 @@ describe('the cache of restore REF', () => {
     const saved = process.env.DEFROST_CACHE_DIR;
     process.env.DEFROST_CACHE_DIR = cache;
     try {
-      await expect(cachedPull(`${registry.host}/team/app:1`, { env })).rejects.toMatchObject({ code: 'cache-untrusted' });
+      await expect(cachedPull(`${registry.host}/team/app:1`, { env })).rejects.toMatchObject({
+        code: 'cache-untrusted',
+      });
     } finally {
       process.env.DEFROST_CACHE_DIR = saved;
     }

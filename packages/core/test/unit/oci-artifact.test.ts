@@ -45,13 +45,17 @@ describe('the artifact manifest', () => {
       config: { mediaType: 'application/vnd.oci.empty.v1+json', size: 2, data: 'e30=' },
       annotations: { 'org.opencontainers.image.created': image.createdAt, 'dev.defrost.image.id': 'c0ffee' },
     });
-    expect(manifest.layers.map((l) => [l.mediaType, l.annotations?.['org.opencontainers.image.title']])).toEqual([
+    expect(
+      manifest.layers.map((l) => [l.mediaType, l.annotations?.['org.opencontainers.image.title']]),
+    ).toEqual([
       [MANIFEST_LAYER, 'defrost.json'],
       [FILE_LAYER, 'core-7.img'],
       [FILE_LAYER, 'pages-1.img'],
     ]);
     // The same image and blobs: the same bytes, so the same manifest digest.
-    expect(buildArtifactManifest(image, { digest: d('3'), size: 5 }, new Map([...files].reverse())).bytes).toEqual(bytes);
+    expect(
+      buildArtifactManifest(image, { digest: d('3'), size: 5 }, new Map([...files].reverse())).bytes,
+    ).toEqual(bytes);
   });
 
   it('parses back into the defrost.json layer and one layer per file', () => {
@@ -63,7 +67,10 @@ describe('the artifact manifest', () => {
 
   const refusal = (manifest: unknown): string => {
     try {
-      parseArtifactManifest(Buffer.from(typeof manifest === 'string' ? manifest : JSON.stringify(manifest)), 'r/x:1');
+      parseArtifactManifest(
+        Buffer.from(typeof manifest === 'string' ? manifest : JSON.stringify(manifest)),
+        'r/x:1',
+      );
     } catch (e) {
       expect(e).toBeInstanceOf(ImageError);
       return (e as Error).message;
@@ -74,11 +81,15 @@ describe('the artifact manifest', () => {
   it('refuses what is not a defrost image, naming what it is', () => {
     const good = buildArtifactManifest(image, { digest: d('3'), size: 5 }, files).manifest;
     expect(refusal('{not json')).toMatch(/not JSON/);
-    expect(refusal({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] })).toMatch(
-      /image index/,
-    );
     expect(
-      refusal({ ...good, artifactType: undefined, config: { ...good.config, mediaType: 'application/vnd.oci.image.config.v1+json' } }),
+      refusal({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }),
+    ).toMatch(/image index/);
+    expect(
+      refusal({
+        ...good,
+        artifactType: undefined,
+        config: { ...good.config, mediaType: 'application/vnd.oci.image.config.v1+json' },
+      }),
     ).toMatch(/not a defrost image \(config "application\/vnd.oci.image.config.v1\+json"/);
     expect(refusal({ ...good, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' })).toMatch(
       /not an OCI image manifest/,
@@ -92,7 +103,9 @@ describe('the artifact manifest', () => {
     expect(refusal({ ...good, layers: [json, rest[0], rest[0]] })).toMatch(/lists core-7.img twice/);
     const path = { ...rest[0], annotations: { 'org.opencontainers.image.title': '../etc/passwd' } };
     expect(refusal({ ...good, layers: [json, path] })).toMatch(/neither defrost.json nor a file/);
-    expect(refusal({ ...good, layers: [json, { ...rest[0], digest: 'sha256:abc' }] })).toMatch(/no sha256 digest/);
+    expect(refusal({ ...good, layers: [json, { ...rest[0], digest: 'sha256:abc' }] })).toMatch(
+      /no sha256 digest/,
+    );
     expect(refusal({ ...good, layers: [json, { ...rest[0], size: -1 }] })).toMatch(/no valid size/);
     expect(refusal({ ...good, layers: [] })).toMatch(/1 to 10000 layers/);
   });
@@ -130,33 +143,53 @@ describe('zstd blobs and their digests', () => {
 
   it('a flipped byte changes a digest (zstd alone does not notice: raw blocks have no checksum)', async () => {
     const blob = zstdCompressSync(randomBytes(300_000));
-    const good = await expandBlob(Readable.from([blob]), join(work, 'a'), { blobSize: blob.length, fileSize: 300_000 });
+    const good = await expandBlob(Readable.from([blob]), join(work, 'a'), {
+      blobSize: blob.length,
+      fileSize: 300_000,
+    });
     blob[blob.length >> 1]! ^= 1;
-    const bad = await expandBlob(Readable.from([blob]), join(work, 'b'), { blobSize: blob.length, fileSize: 300_000 });
+    const bad = await expandBlob(Readable.from([blob]), join(work, 'b'), {
+      blobSize: blob.length,
+      fileSize: 300_000,
+    });
     expect(bad.blob.digest).not.toBe(good.blob.digest);
     expect(bad.file.digest).not.toBe(good.file.digest);
   });
 
   it('stops at once when the blob or what it expands to is longer than announced (no disk filling)', async () => {
     const blob = zstdCompressSync(Buffer.alloc(5_000_000));
-    const tooLongBlob = expandBlob(Readable.from([blob]), join(work, 'x'), { blobSize: blob.length - 1, fileSize: 5_000_000 });
+    const tooLongBlob = expandBlob(Readable.from([blob]), join(work, 'x'), {
+      blobSize: blob.length - 1,
+      fileSize: 5_000_000,
+    });
     await expect(tooLongBlob).rejects.toEqual(new BlobMismatch({ kind: 'blob-too-long' }));
-    const bomb = expandBlob(Readable.from([blob]), join(work, 'y'), { blobSize: blob.length, fileSize: 1_000 });
+    const bomb = expandBlob(Readable.from([blob]), join(work, 'y'), {
+      blobSize: blob.length,
+      fileSize: 1_000,
+    });
     await expect(bomb).rejects.toMatchObject({ problem: { kind: 'file-too-long' } });
     expect((await stat(join(work, 'y'))).size).toBeLessThanOrEqual(1_000);
   });
 
   it('data that is not zstd, or a cut-off frame, is undecodable', async () => {
-    const notZstd = expandBlob(Readable.from([Buffer.from('hello, not zstd')]), join(work, 'n'), { blobSize: 100, fileSize: 100 });
+    const notZstd = expandBlob(Readable.from([Buffer.from('hello, not zstd')]), join(work, 'n'), {
+      blobSize: 100,
+      fileSize: 100,
+    });
     await expect(notZstd).rejects.toMatchObject({ problem: { kind: 'undecodable' } });
     const blob = zstdCompressSync(randomBytes(100_000));
-    const cut = expandBlob(Readable.from([blob.subarray(0, 1000)]), join(work, 'c'), { blobSize: blob.length, fileSize: 100_000 });
+    const cut = expandBlob(Readable.from([blob.subarray(0, 1000)]), join(work, 'c'), {
+      blobSize: blob.length,
+      fileSize: 100_000,
+    });
     await expect(cut).rejects.toMatchObject({ problem: { kind: 'undecodable' } });
   });
 
   it('never writes over an existing file', async () => {
     await writeFile(join(work, 'exists'), 'x');
-    await expect(compressFile(join(work, 'exists'), join(work, 'exists'))).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(compressFile(join(work, 'exists'), join(work, 'exists'))).rejects.toMatchObject({
+      code: 'EEXIST',
+    });
   });
 
   it('DigestTap counts and hashes what passes, and fails past its limit', async () => {

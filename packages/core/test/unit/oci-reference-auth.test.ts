@@ -19,7 +19,14 @@ const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
 describe('parseReference', () => {
   it.each([
-    ['registry.example:5000/team/blog:1', 'registry.example:5000', 'registry.example', 'team/blog', '1', undefined],
+    [
+      'registry.example:5000/team/blog:1',
+      'registry.example:5000',
+      'registry.example',
+      'team/blog',
+      '1',
+      undefined,
+    ],
     ['localhost/blog', 'localhost', 'localhost', 'blog', undefined, undefined],
     ['127.0.0.1:5000/a/b/c:v1.2-rc_3', '127.0.0.1:5000', '127.0.0.1', 'a/b/c', 'v1.2-rc_3', undefined],
     [`[::1]:5000/blog@${DIGEST}`, '[::1]:5000', '::1', 'blog', undefined, DIGEST],
@@ -71,10 +78,25 @@ describe('parseReference', () => {
   });
 
   it('isLoopbackHost: 127.0.0.0/8, ::1, localhost; nothing else', () => {
-    for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', 'LOCALHOST', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) {
+    for (const h of [
+      '127.0.0.1',
+      '127.1.2.3',
+      '::1',
+      'localhost',
+      'LOCALHOST',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+    ]) {
       expect(isLoopbackHost(h), h).toBe(true);
     }
-    for (const h of ['203.0.113.5', '10.0.0.1', 'registry.example', '::2', 'localhost.example', '128.0.0.1']) {
+    for (const h of [
+      '203.0.113.5',
+      '10.0.0.1',
+      'registry.example',
+      '::2',
+      'localhost.example',
+      '128.0.0.1',
+    ]) {
       expect(isLoopbackHost(h), h).toBe(false);
     }
   });
@@ -99,7 +121,10 @@ describe('parseChallenges', () => {
   });
 
   it('several challenges, plain tokens, escapes, repeated headers', () => {
-    const got = parseChallenges(['Basic realm="a \\"b\\"", Bearer realm=https://x/token,error=insufficient_scope', 'Negotiate']);
+    const got = parseChallenges([
+      'Basic realm="a \\"b\\"", Bearer realm=https://x/token,error=insufficient_scope',
+      'Negotiate',
+    ]);
     expect(got.map((c) => c.scheme)).toEqual(['basic', 'bearer', 'negotiate']);
     expect(got[0]!.params.realm).toBe('a "b"');
     expect(got[1]!.params).toEqual({ realm: 'https://x/token', error: 'insufficient_scope' });
@@ -130,11 +155,9 @@ describe('credentials from auth files', () => {
       join(home, '.config/containers/auth.json'),
       '/etc/docker-cfg/config.json',
     ]);
-    expect(authFileCandidates({ HOME: home, REGISTRY_AUTH_FILE: '/x/auth.json', XDG_CONFIG_HOME: '/cfg' }, 0)).toEqual([
-      '/x/auth.json',
-      '/cfg/containers/auth.json',
-      join(home, '.docker/config.json'),
-    ]);
+    expect(
+      authFileCandidates({ HOME: home, REGISTRY_AUTH_FILE: '/x/auth.json', XDG_CONFIG_HOME: '/cfg' }, 0),
+    ).toEqual(['/x/auth.json', '/cfg/containers/auth.json', join(home, '.docker/config.json')]);
     // podman's primary file for root without XDG_RUNTIME_DIR
     expect(authFileCandidates({ HOME: home }, 0)[0]).toBe('/run/containers/0/auth.json');
   });
@@ -147,7 +170,9 @@ describe('credentials from auth files', () => {
         'other.example': { auth: b64('x:y') },
       },
     });
-    await write(join(home, '.docker/config.json'), { auths: { 'registry.example:5000': { auth: b64('docker:no') } } });
+    await write(join(home, '.docker/config.json'), {
+      auths: { 'registry.example:5000': { auth: b64('docker:no') } },
+    });
     const env = { HOME: home, XDG_RUNTIME_DIR: join(home, 'run') };
     const got = await findCredentials(ref, env);
     expect(got.credentials).toEqual({ username: 'team', password: 'two:with:colons', file: podman });
@@ -179,7 +204,10 @@ describe('credentials from auth files', () => {
     const got = await findCredentials(ref, { HOME: home, XDG_RUNTIME_DIR: join(home, 'none') });
     expect(got.credentials).toBeUndefined();
     expect(got.helper).toEqual({ name: 'ecr-login', file });
-    await write(file, { auths: { 'registry.example:5000': { identitytoken: 'tok' } }, credsStore: 'desktop' });
+    await write(file, {
+      auths: { 'registry.example:5000': { identitytoken: 'tok' } },
+      credsStore: 'desktop',
+    });
     const again = await findCredentials(ref, { HOME: home, XDG_RUNTIME_DIR: join(home, 'none') });
     expect(again.identityTokenFile).toBe(file);
     expect(again.helper?.name).toBe('desktop');
@@ -197,10 +225,16 @@ describe('credentials from auth files', () => {
       new RegExp(`auth file ${broken} is not valid JSON`),
     );
     const missing = join(home, 'missing.json');
-    const e = await findCredentials(ref, { HOME: home, REGISTRY_AUTH_FILE: missing }).catch((x: unknown) => x);
+    const e = await findCredentials(ref, { HOME: home, REGISTRY_AUTH_FILE: missing }).catch(
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(RegistryError);
     expect((e as Error).message).toContain(missing);
-    const bad = await write(join(home, 'bad.json'), { auths: { 'registry.example:5000': { auth: b64('nocolon') } } });
-    await expect(findCredentials(ref, { HOME: home, REGISTRY_AUTH_FILE: bad })).rejects.toThrow(/not base64 of USER:PASSWORD/);
+    const bad = await write(join(home, 'bad.json'), {
+      auths: { 'registry.example:5000': { auth: b64('nocolon') } },
+    });
+    await expect(findCredentials(ref, { HOME: home, REGISTRY_AUTH_FILE: bad })).rejects.toThrow(
+      /not base64 of USER:PASSWORD/,
+    );
   });
 });
