@@ -95,7 +95,7 @@ export async function abortable<T>(
  */
 export async function imageFromRegistry(
   args: RegistryArgs & { readonly dir: string },
-  signingKey: string | undefined,
+  signingKey: Buffer | undefined,
   signal: AbortSignal,
   io: Io,
 ): Promise<string> {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { pullImage } from '@defrost/core';
 import { statusOf } from '../child.js';
 import { EXIT } from '../exit-codes.js';
-import { readSigningKey } from '../options.js';
+import { signingKeyFor } from '../options.js';
 import { colorEnabled, formatMB, formatMs, type Io, printWarning, stylesFor } from '../output.js';
 import { abortable, type RegistryArgs, referenceArgument, registryOptions } from '../registry.js';
 
@@ -16,8 +16,8 @@ export interface PullArgs extends RegistryArgs {
 /** `defrost pull REF DIR`: the image pinned by digest on stdout, what was received on stderr. */
 export async function pullCommand(args: PullArgs, io: Io): Promise<number> {
   const ref = referenceArgument(args.ref);
-  const signingKey =
-    args.signingKeyFile !== undefined ? await readSigningKey(args.signingKeyFile) : undefined;
+  // --signing-key-file, else the host's key (DEFROST_SIGNING_KEY_FILE, /etc/defrost/signing-key).
+  const signingKey = (await signingKeyFor(args.signingKeyFile, io.env))?.key;
   const started = performance.now();
   const outcome = await abortable((signal) =>
     pullImage(ref, resolve(args.dir), {

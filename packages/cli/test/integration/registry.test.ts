@@ -23,13 +23,18 @@ let env: Record<string, string>;
 let bootId: string;
 let port: number;
 
-const blobGets = (lines: string[]): string[] => lines.filter((l) => /"GET \/v2\/[^"]*\/blobs\/sha256:/.test(l));
+const blobGets = (lines: string[]): string[] =>
+  lines.filter((l) => /"GET \/v2\/[^"]*\/blobs\/sha256:/.test(l));
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'defrost-cli-registry-'));
   image = join(work, 'image');
   // The test's own cache and (empty) auth file locations: nothing of this machine leaks in.
-  env = { DEFROST_CACHE_DIR: join(work, 'cache'), HOME: join(work, 'home'), XDG_RUNTIME_DIR: join(work, 'run') };
+  env = {
+    DEFROST_CACHE_DIR: join(work, 'cache'),
+    HOME: join(work, 'home'),
+    XDG_RUNTIME_DIR: join(work, 'run'),
+  };
   registry = await startRegistry({ dir: join(work, 'registry') });
   const r = await runCli(['checkpoint', '--image', image, '--', process.execPath, APP], { cwd: FIXTURES });
   expect(r.code, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
@@ -61,8 +66,12 @@ describe('defrost push / pull with a real image', () => {
     expect(r.code, r.stderr).toBe(0);
     pinned = r.stdout.trim();
     expect(pinned).toMatch(new RegExp(`^${registry.host}/team/counter@sha256:[a-f0-9]{64}$`));
-    expect(r.stderr).toMatch(/defrost: pushed .* in \d+ ms: \d+ files, [\d.]+ MB as [\d.]+ MB zstd; uploaded \d+ blobs/);
-    console.log(`push of a ${/files, ([\d.]+ MB)/.exec(r.stderr)?.[1]} image: ${Math.round(ms)} ms (CLI, loopback)`);
+    expect(r.stderr).toMatch(
+      /defrost: pushed .* in \d+ ms: \d+ files, [\d.]+ MB as [\d.]+ MB zstd; uploaded \d+ blobs/,
+    );
+    console.log(
+      `push of a ${/files, ([\d.]+ MB)/.exec(r.stderr)?.[1]} image: ${Math.round(ms)} ms (CLI, loopback)`,
+    );
 
     const again = await runCli(['push', image, ref()], { env });
     expect(again.code, again.stderr).toBe(0);
@@ -121,7 +130,9 @@ describe('defrost push / pull with a real image', () => {
       const target = join(work, 'from-damaged');
       const r = await runCli(['pull', damagedRef, target], { env });
       expect(r.code).toBe(4);
-      expect(r.stderr).toMatch(/defrost: image .*: the blob of \S+ (does not match its digest|is not valid zstd)/);
+      expect(r.stderr).toMatch(
+        /defrost: image .*: the blob of \S+ (does not match its digest|is not valid zstd)/,
+      );
       expect(r.stderr).toContain('fix: push the image again');
       await expect(lstat(target)).rejects.toMatchObject({ code: 'ENOENT' });
       expect((await readdir(work)).filter((n) => n.includes('.partial-'))).toEqual([]);
@@ -138,7 +149,9 @@ describe('defrost restore REF', () => {
     await cli.waitFor(/defrost: restored .* in \d+ ms \(pid (\d+)\)/);
     const pid = Number(/\(pid (\d+)\)/.exec(cli.stderr())![1]);
     restoredPids.add(pid);
-    expect(cli.stderr()).toMatch(new RegExp(`defrost: pulled ${registry.host}/team/counter@sha256:[a-f0-9]{64} in \\d+ ms`));
+    expect(cli.stderr()).toMatch(
+      new RegExp(`defrost: pulled ${registry.host}/team/counter@sha256:[a-f0-9]{64} in \\d+ ms`),
+    );
     expect(cli.stderr()).toContain(`defrost: restored ${ref} in `);
     expect((await getJson<{ bootId: string }>(port, '/boot')).bootId).toBe(bootId);
     cli.child.kill('SIGTERM');
@@ -170,15 +183,23 @@ describe('defrost restore REF', () => {
     expect((await cli.exited).code).toBe(42);
 
     // A tag needs the registry to say which digest it is now.
-    const cold = await runCli(['restore', tagged, '--fallback', '--', process.execPath, '-e', 'process.exit(7)'], {
-      env,
-    });
+    const cold = await runCli(
+      ['restore', tagged, '--fallback', '--', process.execPath, '-e', 'process.exit(7)'],
+      {
+        env,
+      },
+    );
     expect(cold.code).toBe(7);
-    expect(cold.stderr).toMatch(/defrost: cannot restore .*: registry .* cannot reach .* connection refused; starting cold/);
+    expect(cold.stderr).toMatch(
+      /defrost: cannot restore .*: registry .* cannot reach .* connection refused; starting cold/,
+    );
   });
 
   it('the installed command sends a REF to the full path (the native launcher takes directories)', async () => {
-    const r = await runCli(['restore', '127.0.0.1:9/none/such:1'], { env: { ...env, DEFROST_DEBUG: '1' }, viaBin: true });
+    const r = await runCli(['restore', '127.0.0.1:9/none/such:1'], {
+      env: { ...env, DEFROST_DEBUG: '1' },
+      viaBin: true,
+    });
     expect(BIN).toContain('bin/defrost');
     expect(r.stderr).toMatch(/full path: 127.0.0.1:9\/none\/such:1: No such file or directory/);
     expect(r.code).toBe(1);

@@ -14,7 +14,11 @@ let work: string;
 let env: Record<string, string>;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'defrost-cli-registry-unit-'));
-  env = { DEFROST_CACHE_DIR: join(work, 'cache'), HOME: join(work, 'home'), XDG_RUNTIME_DIR: join(work, 'run') };
+  env = {
+    DEFROST_CACHE_DIR: join(work, 'cache'),
+    HOME: join(work, 'home'),
+    XDG_RUNTIME_DIR: join(work, 'run'),
+  };
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -47,7 +51,9 @@ describe('push and pull: usage', () => {
     const port = await freePort();
     const r = await runCli(['push', image, `127.0.0.1:${port}/app:1`], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`defrost: registry 127.0.0.1:${port}: cannot reach 127.0.0.1:${port}: connection refused`);
+    expect(r.stderr).toContain(
+      `defrost: registry 127.0.0.1:${port}: cannot reach 127.0.0.1:${port}: connection refused`,
+    );
     expect(r.stderr).toContain('fix: check the registry address and port');
   });
 });
@@ -56,7 +62,9 @@ describe('restore: a REF or a directory', () => {
   it('a REF whose registry is gone, with --fallback: says why and starts cold', async () => {
     const port = await freePort();
     const ref = `127.0.0.1:${port}/team/app:1`;
-    const r = await runCli(['restore', ref, '--fallback', '--', process.execPath, '-e', 'process.exit(3)'], { env });
+    const r = await runCli(['restore', ref, '--fallback', '--', process.execPath, '-e', 'process.exit(3)'], {
+      env,
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`defrost: cannot restore ${ref}: registry 127.0.0.1:${port}: cannot reach`);
   });

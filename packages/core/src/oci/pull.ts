@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ImageError } from '../errors.js';
 import { checkSignature, type ImageManifest, MANIFEST_FILE, validateManifest } from '../image/manifest.js';
 import { assertImageTarget, createStagingDir, discardStaging, installStagedImage } from '../image/seal.js';
+import { resolveSigningKey } from '../image/signing-key.js';
 import { rememberVerified, verifyImage } from '../image/verify.js';
 import { emitProcessWarning, type WarningSink } from '../image/warning.js';
 import { type ArtifactLayout, type Descriptor, parseArtifactManifest } from './artifact.js';
@@ -26,7 +27,10 @@ const CONCURRENCY = 3;
 const MAX_DEFROST_JSON = 16 * 1024 * 1024;
 
 export interface PullOptions extends ClientOptions {
-  /** Refuse the image unless it is signed with this key (HMAC, as `restore --signing-key-file`). */
+  /**
+   * Refuse the image unless it is signed with this key (HMAC, as `restore --signing-key-file`).
+   * Default: the host's key, as for restore (image/signing-key.ts), which then is required.
+   */
   readonly signingKey?: Buffer | string;
   readonly requireSignature?: boolean;
   /** Replace an image already at DIR (it stays in place until the new one is complete). */
@@ -198,6 +202,10 @@ export async function pullManifest(
   const shown = formatReference(client.ref, fetched.digest);
   const replace = await checkTarget(imageDir, o.force);
   const layout = parseArtifactManifest(fetched.bytes, shown);
+  // As restore(): without a key given, the host's key (if it has one) is required.
+  const hostKey =
+    o.signingKey === undefined ? await resolveSigningKey(undefined, o.env ?? process.env) : undefined;
+  if (hostKey) o = { ...o, signingKey: hostKey.key, requireSignature: true };
   if (o.requireSignature && o.signingKey === undefined) {
     throw new ImageError(
       'signing-key-missing',

@@ -104,7 +104,7 @@ export async function startRegistry(o: TestRegistryOptions): Promise<TestRegistr
   const configFile = join(o.dir, 'config.yml');
   await writeFile(configFile, config(o, storage, host));
   const [command, ...prefix] = [...(o.launcher ?? []), REGISTRY_BINARY];
-  const registry = await spawnTracked(command!, [...prefix, 'serve', configFile], {}, { freezable: false });
+  const registry = await spawnTracked(command!, [...prefix, 'serve', configFile], {}, { launch: 'plain' });
   try {
     await waitUntilServing(`${o.tls ? 'https' : 'http'}://${host}/v2/`, registry, 15_000);
   } catch (e) {

@@ -356,6 +356,16 @@ describe('signatures travel with the image', () => {
         requireSignature: true,
       }),
     ).rejects.toMatchObject({ code: 'signing-key-missing' });
+
+    // A host that requires signatures (DEFROST_SIGNING_KEY_FILE) pulls only images signed with its key.
+    const keyFile = join(work, 'host-key');
+    await writeFile(keyFile, key, { mode: 0o600 });
+    const hostEnv = { ...env, DEFROST_SIGNING_KEY_FILE: keyFile };
+    await expect(
+      pullImage(`${registry.host}/team/unsigned:1`, join(work, 'unsigned-pulled'), { env: hostEnv }),
+    ).rejects.toMatchObject({ code: 'image-unsigned' });
+    await nothingAt(join(work, 'unsigned-pulled'));
+    await pullImage(ref, join(work, 'signed-by-host-key'), { env: hostEnv });
   });
 });
 
