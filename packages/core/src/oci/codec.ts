@@ -96,7 +96,8 @@ export async function expandBlob(
       { signal },
     );
   } catch (e) {
-    // zlib's errors (ZSTD_error_*, Z_BUF_ERROR for a cut-off frame) mean the data is not zstd.
+    // zlib's errors (ZSTD_error_*, Z_BUF_ERROR for a cut-off frame on Node 24+; Node 22 ends a
+    // cut-off frame quietly, which the caller's size check catches) mean the data is not zstd.
     const code = (e as NodeJS.ErrnoException).code ?? '';
     if (code.startsWith('ZSTD_') || code.startsWith('Z_')) {
       throw new BlobMismatch({ kind: 'undecodable', message: (e as Error).message });
