@@ -1,15 +1,19 @@
 /**
  * Which zstd blob a file became the last time it was pushed: file sha256 -> blob digest and size,
  * for this zstd version and level. With it, pushing an image whose files the registry already
- * holds costs a HEAD per file instead of compressing 100+ MB to find out. Kept in defrost's cache
- * (trusted only when private, see cache.ts); a wrong entry costs nothing but time: the blob is
- * then found missing and compressed again, and `pull` checks every file against defrost.json.
+ * holds costs a HEAD per file instead of compressing 100+ MB to find out. Kept in defrost's cache,
+ * trusted only when private (cache.ts). An entry for another zstd is just not found; a wrong entry
+ * could only make the manifest name a blob that `pull` then refuses (it checks every file
+ * against defrost.json).
  */
-import { readCacheJson, writeCacheJson } from '../cache.js';
+import { join } from 'node:path';
+import { cacheDir, readCacheJson, writeCacheFile } from '../cache.js';
 import type { Digested } from './codec.js';
 import { ZSTD_LEVEL } from './codec.js';
 
-const FILE = 'oci-blobs.json';
+/** Beside the pulled images (image-cache.ts), not among the per-path entries cache.ts prunes. */
+const FILE = 'blob-digests.json';
+const dir = (): string => join(cacheDir(), 'oci');
 /** Entries kept: a few images' worth of files (CRIU writes ~10-40 files per process). */
 const MAX_ENTRIES = 4096;
 
@@ -26,7 +30,7 @@ export class BlobDigestCache {
   ) {}
 
   static async load(): Promise<BlobDigestCache> {
-    const entries = (await readCacheJson<Entries>(FILE)) ?? {};
+    const entries = (await readCacheJson<Entries>(FILE, dir())) ?? {};
     return new BlobDigestCache(typeof entries === 'object' && entries !== null ? entries : {});
   }
 
@@ -46,6 +50,6 @@ export class BlobDigestCache {
     if (!this.changed) return;
     const keys = Object.keys(this.entries);
     for (const key of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete this.entries[key];
-    await writeCacheJson(FILE, this.entries);
+    await writeCacheFile(FILE, JSON.stringify(this.entries), { dir: dir() });
   }
 }
