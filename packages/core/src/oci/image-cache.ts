@@ -19,6 +19,8 @@ import { formatReference, type ImageReference, parseReference } from './referenc
 /** Images kept besides the one just used: enough for a rollback, bounded on disk (50-200 MB each). */
 export const KEPT_CACHED_IMAGES = 3;
 const ENTRY = /^sha256-[a-f0-9]{64}$/;
+const STAGING = /^\.sha256-[a-f0-9]{64}\.partial-/;
+const STALE_STAGING_MS = 60 * 60 * 1000;
 
 export interface CachedImage {
   readonly imageDir: string;
@@ -48,11 +50,19 @@ async function isCached(imageDir: string): Promise<boolean> {
   }
 }
 
-/** Removes all but the newest KEPT_CACHED_IMAGES images (and never `current`); best effort. */
+/**
+ * Removes all but the newest KEPT_CACHED_IMAGES images (and never `current`), and staging
+ * directories an hour old (a pull that was killed); best effort.
+ */
 async function prune(root: string, current: string): Promise<void> {
-  const names = (await readdir(root).catch(() => [] as string[])).filter(
-    (n) => ENTRY.test(n) && join(root, n) !== current,
-  );
+  const all = await readdir(root).catch(() => [] as string[]);
+  for (const name of all.filter((n) => STAGING.test(n))) {
+    const st = await lstat(join(root, name)).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > STALE_STAGING_MS) {
+      await rm(join(root, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+  const names = all.filter((n) => ENTRY.test(n) && join(root, n) !== current);
   const dated = await Promise.all(
     names.map(async (n) => ({
       path: join(root, n),

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import {
   currentHostFacts,
   ImageError,
   type ImageManifest,
+  KEPT_CACHED_IMAGES,
   pullImage,
   pushImage,
   RegistryError,
@@ -466,6 +467,26 @@ describe('the cache of restore REF', () => {
     const byDigest = await cachedPull(first.pinned, { env });
     expect(byDigest.imageDir).toBe(first.imageDir);
     expect(registry.requests().length).toBe(mark + 2); // the tag lookup above: GET /v2/ and the manifest
+  });
+
+  it('keeps the newest images (and the one in use), and removes stale staging directories', async () => {
+    const root = join(work, 'cache', 'oci');
+    const stale = join(root, `.sha256-${'0'.repeat(64)}.partial-abcdef`);
+    await mkdir(stale);
+    await utimes(stale, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
+    const fresh = join(root, `.sha256-${'1'.repeat(64)}.partial-abcdef`);
+    await mkdir(fresh); // a pull going on right now
+    const dirs: string[] = [];
+    for (let i = 0; i < KEPT_CACHED_IMAGES + 2; i++) {
+      const dir = join(work, `kept-${i}`);
+      await makeImage(dir);
+      await pushImage(dir, `${registry.host}/team/kept:${i}`, { env });
+      dirs.push((await cachedPull(`${registry.host}/team/kept:${i}`, { env })).imageDir);
+    }
+    const left = (await readdir(root)).filter((n) => n.startsWith('sha256-')).map((n) => join(root, n));
+    expect(left.sort()).toEqual(dirs.slice(-(KEPT_CACHED_IMAGES + 1)).sort());
+    await expect(lstat(stale)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await lstat(fresh)).isDirectory()).toBe(true);
   });
 
   it('refuses a cache directory others can write to', async () => {
