@@ -7,7 +7,7 @@ import {
   looksLikeReference,
   parseReference,
   ReferenceSyntaxError,
-} from '@defrost/core';
+} from '@defrost/core/internal';
 import { type Command, InvalidArgumentError } from 'commander';
 import { onSignals } from './child.js';
 import { UsageError } from './errors.js';

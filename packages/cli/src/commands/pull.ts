@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { pullImage } from '@defrost/core';
+import { pullImage } from '@defrost/core/internal';
 import { statusOf } from '../child.js';
 import { EXIT } from '../exit-codes.js';
 import { signingKeyFor } from '../options.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { formatReference, pushImage } from '@defrost/core';
+import { formatReference, pushImage } from '@defrost/core/internal';
 import { statusOf } from '../child.js';
 import { EXIT } from '../exit-codes.js';
 import { colorEnabled, formatMB, formatMs, type Io, printWarning, stylesFor } from '../output.js';

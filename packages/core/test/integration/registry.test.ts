@@ -24,7 +24,7 @@ import {
   RegistryError,
   sealImage,
   verifyImage,
-} from '../../src/index.js';
+} from '../../src/internal.js';
 import { sha256Digest } from '../../src/oci/digest.js';
 import {
   freePort,
