@@ -3,7 +3,8 @@
 // Why: `defrost restore` is on the critical path of every start, and Node spent ~65 ms of it
 // resolving and loading ~60 ES modules (commander, core, the commands); one file loads in a
 // fraction of that. tsc still emits every module (types, `main.js` for the package's exports).
-// koffi stays external: it loads a native library and is only needed by a few commands.
+// koffi stays external: it loads a native library and is only needed by a few commands. undici
+// too: only push, pull and `restore REF` load it (~50 ms), `restore DIR` must not pay for it.
 import { chmod } from 'node:fs/promises';
 import { build } from 'esbuild';
 
@@ -15,7 +16,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['koffi'],
+  external: ['koffi', 'undici'],
   // CommonJS dependencies bundled into an ES module need a `require` for Node's built-ins.
   banner: {
     js: "import { createRequire as __defrostCreateRequire } from 'node:module'; const require = __defrostCreateRequire(import.meta.url);",

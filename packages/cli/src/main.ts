@@ -4,11 +4,14 @@ import { Command, CommanderError, Option } from 'commander';
 import { checkpointCommand, DEFAULT_TIMEOUT_S } from './commands/checkpoint.js';
 import { doctorCommand } from './commands/doctor.js';
 import { inspectCommand } from './commands/inspect.js';
+import { pullCommand } from './commands/pull.js';
+import { pushCommand } from './commands/push.js';
 import { restoreCommand } from './commands/restore.js';
 import { exitCodeFor } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { envPair, port, positiveInt, seconds } from './options.js';
 import { type Io, printError } from './output.js';
+import { addRegistryOptions, type RegistryArgs } from './registry.js';
 
 export { EXIT } from './exit-codes.js';
 export type { Io } from './output.js';
@@ -37,7 +40,8 @@ Exit codes:
 
 Environment:
   NO_COLOR=1        no colour (colour is used only on a terminal anyway)
-  DEFROST_DEBUG=1   stack traces with errors`;
+  DEFROST_DEBUG=1   stack traces with errors
+  REGISTRY_AUTH_FILE, DOCKER_CONFIG   registry credentials, as podman and docker take them`;
 
 function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
@@ -64,6 +68,8 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => Promise<voi
         '$ defrost checkpoint --image ./images/app -- node app.js',
         '$ defrost inspect ./images/app',
         '$ defrost restore ./images/app --fallback -- node app.js',
+        '$ defrost push ./images/app registry.example:5000/team/app:1',
+        '$ defrost restore registry.example:5000/team/app:1 --fallback -- node app.js',
       ])}\n${EXIT_CODES_HELP}`,
     );
 
@@ -127,12 +133,12 @@ Exits 0 when the image is written and verifies, 4 when the image directory exist
       ) => run(checkpointCommand({ ...o, command }, io)),
     );
 
-  program
+  const restore = program
     .command('restore')
     .description(
       'restore a server from an image (verified first), supervised: signals forwarded, exit status passed on',
     )
-    .argument('<dir>', 'the image directory')
+    .argument('<dir>', "the image directory, or a registry REF (pulled into defrost's cache, verified)")
     .argument('[command...]', 'with --fallback: the cold-start command, after --')
     .addOption(
       new Option('-n, --copies <n>', 'restore this many copies at once').argParser(positiveInt).default(1),
@@ -153,8 +159,12 @@ Exits 0 when the image is written and verifies, 4 when the image directory exist
         '$ defrost restore ./images/app --port 8080 --env-file .env.production --env LOG_LEVEL=warn',
         '$ defrost restore ./images/app --copies 3',
         '$ defrost restore ./images/app --fallback -- node app.js',
+        '$ defrost restore registry.example:5000/team/app:1 --ca-file ./registry-ca.crt',
       ])}
 
+A REF (REGISTRY[:PORT]/NAME[:TAG|@sha256:DIGEST], when no such path exists) is pulled into
+defrost's cache, one directory per manifest digest, verified, and restored from there; a
+second restore of the same digest downloads nothing.
 Prints "defrost: restored DIR in N ms (pid P)" on stderr for each copy. SIGINT/SIGTERM/SIGHUP
 are forwarded to every copy; exits with the first non-zero status of the copies (else 0).
 Without --fallback: exits 4 when the image is refused, 3 when CRIU is not usable, 1 when the
@@ -172,8 +182,67 @@ restore itself fails.`,
           signingKeyFile?: string;
           fallback?: boolean;
           lazyPages?: boolean;
-        },
+        } & RegistryArgs,
       ) => run(restoreCommand({ ...o, dir, command }, io)),
+    );
+  addRegistryOptions(restore);
+
+  addRegistryOptions(
+    program
+      .command('push')
+      .description('upload an image to an OCI registry (zstd blobs, only those it does not hold yet)')
+      .argument('<dir>', 'the image directory')
+      .argument('<ref>', 'REGISTRY[:PORT]/NAME[:TAG], e.g. registry.example:5000/team/app:1')
+      .addOption(
+        new Option('--chunk-size <MiB>', 'upload blobs larger than this in chunks of this size').argParser(
+          positiveInt,
+        ),
+      ),
+  )
+    .addHelpText(
+      'after',
+      `${examples([
+        '$ defrost push ./images/app registry.example:5000/team/app:1',
+        '$ REGISTRY_AUTH_FILE=./auth.json defrost push ./images/app ghcr.io/team/app:1',
+        '$ defrost push ./images/app 127.0.0.1:5000/app:1   # plain HTTP: loopback only',
+      ])}
+
+Verifies the image first. Prints REF@sha256:DIGEST on stdout (the image pinned, for scripts).
+Plain HTTP is only used for loopback registries; anything else is HTTPS (--ca-file to trust a
+private CA, --tls-verify=false to skip the checks). Credentials come from REGISTRY_AUTH_FILE,
+podman's auth.json or docker's config.json (\`podman login\` writes them); credential helpers
+are not run. Exits 4 when the image does not verify, 1 when the registry fails or refuses.`,
+    )
+    .action((dir: string, ref: string, o: { chunkSize?: number } & RegistryArgs) =>
+      run(pushCommand({ ...o, dir, ref }, io)),
+    );
+
+  addRegistryOptions(
+    program
+      .command('pull')
+      .description('download an image from an OCI registry into a directory, verified before it appears')
+      .argument('<ref>', 'REGISTRY[:PORT]/NAME[:TAG] or REGISTRY[:PORT]/NAME@sha256:DIGEST')
+      .argument('<dir>', 'the image directory to write (absent or empty, unless --force)')
+      .option(
+        '-f, --force',
+        'replace an existing image (the old one stays valid until the new one is complete)',
+      )
+      .option('--signing-key-file <file>', 'refuse the image unless it is signed with the key in this file'),
+  )
+    .addHelpText(
+      'after',
+      `${examples([
+        '$ defrost pull registry.example:5000/team/app:1 ./images/app',
+        '$ defrost pull registry.example:5000/team/app@sha256:... ./images/app --signing-key-file ./key',
+      ])}
+
+Checks the manifest against its digest, every blob against its digest and every file against
+its sha256 in defrost.json (and the signature with --signing-key-file) before anything appears
+at DIR. Prints REF@sha256:DIGEST on stdout. Exits 4 when the image is refused (damaged,
+tampered with, not a defrost image, DIR exists), 1 when the registry fails or refuses.`,
+    )
+    .action((ref: string, dir: string, o: { force?: boolean; signingKeyFile?: string } & RegistryArgs) =>
+      run(pullCommand({ ...o, ref, dir }, io)),
     );
 
   program

@@ -52,6 +52,7 @@ export {
 } from './lifecycle/registry.js';
 export { reopenInAppendMode, writableNonAppendFiles } from './native/fds.js';
 export { type ShrinkResult, shrinkHeap } from './native/v8-heap.js';
+export * from './oci/index.js';
 export {
   checkBoolean,
   checkKnownKeys,

@@ -16,8 +16,10 @@ import { exitCodeFor, firstLine, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { restoreEnv, signingKeyFor } from '../options.js';
 import { colorEnabled, type Io, printError, printWarning, shellQuote, stylesFor } from '../output.js';
+import { imageFromRegistry, isRegistryArgument, type RegistryArgs } from '../registry.js';
 
-export interface RestoreArgs {
+export interface RestoreArgs extends RegistryArgs {
+  /** An image directory, or a registry REF (pulled into defrost's cache first). */
   readonly dir: string;
   readonly copies: number;
   readonly port?: number;
@@ -94,10 +96,13 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
   // Signals that arrive while restoring are passed on once the copies run.
   let pending: NodeJS.Signals | undefined;
   const servers: RestoredServer[] = [];
+  const abortPull = new AbortController();
   const removeSignals = onSignals((signal) => {
     pending = signal;
+    abortPull.abort();
     for (const server of servers) server.signal(signal);
   });
+  let imageDir = absDir;
   try {
     const options = {
       env,
@@ -109,11 +114,13 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
     };
     let attempts: PromiseSettledResult<RestoredServer>[];
     try {
+      const fromRegistry = await isRegistryArgument(args.dir);
+      if (fromRegistry) imageDir = await imageFromRegistry(args, signingKey, abortPull.signal, io);
       // Several copies: hash the image once here instead of once per copy.
       let skipVerify = false;
       if (args.copies > 1) {
         const criu = await requireCriuBinary();
-        await verifyImage(absDir, {
+        await verifyImage(imageDir, {
           ...(signingKey !== undefined ? { signingKey, requireSignature: true } : {}),
           host: { ...(await currentHostFacts()), criuVersion: criu.version.text },
           onWarning: (w) => printWarning(io, w.message),
@@ -121,10 +128,11 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
         skipVerify = true;
       }
       // One copy restored with the defaults leaves a launch plan: the next start skips Node.
-      const recordLaunchPlan = args.copies === 1 && signingKey === undefined;
+      // Not for a REF: the native launcher only takes directories.
+      const recordLaunchPlan = args.copies === 1 && signingKey === undefined && !fromRegistry;
       attempts = await Promise.allSettled(
         Array.from({ length: args.copies }, (_, copy) =>
-          restore(absDir, { ...options, copy, skipVerify, recordLaunchPlan }),
+          restore(imageDir, { ...options, copy, skipVerify, recordLaunchPlan }),
         ),
       );
     } catch (error) {
@@ -135,7 +143,7 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
     for (const a of attempts) if (a.status === 'fulfilled') servers.push(a.value);
     if (failed) {
       // The next start must not try a plan that no longer works before coming here.
-      await forgetLaunchPlan(absDir);
+      await forgetLaunchPlan(imageDir);
       // All or nothing: copies that did come up are stopped before reporting or falling back.
       await Promise.all(servers.map((server) => server.stop(5_000)));
       servers.length = 0;

@@ -31,6 +31,8 @@ describe('help and usage errors', () => {
     [['checkpoint']],
     [['restore']],
     [['inspect']],
+    [['push']],
+    [['pull']],
   ])('defrost %j --help shows examples and exits 0', async (command) => {
     const r = await runCli([...command, '--help']);
     expect(r.code).toBe(0);

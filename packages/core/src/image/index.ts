@@ -9,7 +9,14 @@ export {
   type ManifestFacts,
   readManifest,
 } from './manifest.js';
-export { assertImageTarget, createStagingDir, discardStaging, type SealOptions, sealImage } from './seal.js';
+export {
+  assertImageTarget,
+  createStagingDir,
+  discardStaging,
+  installStagedImage,
+  type SealOptions,
+  sealImage,
+} from './seal.js';
 export { signImage } from './sign.js';
 export {
   HOST_KEY_FILE,

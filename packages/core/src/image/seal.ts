@@ -281,10 +281,23 @@ export async function sealImage(o: SealOptions): Promise<ImageManifest> {
   return manifest;
 }
 
+/**
+ * Renames a complete staging directory (createStagingDir) into place as sealImage does: `pull`
+ * writes an image the same way. With `force`, an existing image or empty directory is replaced.
+ */
+export async function installStagedImage(
+  stagingDir: string,
+  imageDir: string,
+  o: { readonly force?: boolean; readonly onWarning?: WarningSink } = {},
+): Promise<void> {
+  const target = targetPath(imageDir);
+  await install(resolve(stagingDir), target, { imageDir, force: o.force }, o.onWarning ?? emitProcessWarning);
+}
+
 async function install(
   staging: string,
   target: string,
-  o: SealOptions,
+  o: Pick<SealOptions, 'imageDir' | 'force'>,
   onWarning: WarningSink,
 ): Promise<void> {
   const parent = dirname(target);

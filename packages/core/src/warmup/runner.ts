@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'undici';
 import type { ClientHeaders } from './clients.js';
 import { endWarmupMarker, startWarmupMarker, WARMUP_HEADER } from './marker.js';
 import type { WarmupRequest } from './options.js';
@@ -62,6 +61,8 @@ export async function runWarmup(
   plan: WarmupPlan,
   onProgress: (done: number, round: number) => void = () => {},
 ): Promise<WarmupSummary> {
+  // undici on first use: importing the plumbing (the CLI's hot path, restore) must not load it.
+  const { Pool } = await import('undici');
   const pool = new Pool(origin, {
     connections: plan.concurrency,
     pipelining: 1,
