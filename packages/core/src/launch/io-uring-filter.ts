@@ -60,7 +60,8 @@ const PRCTL_SYSCALL: Readonly<Record<string, number>> = { x64: 157, arm64: 167 }
  * perl, not a Node helper: it is already required (the restore reaper), starts in ~2 ms instead
  * of ~40, and leaves the signal dispositions alone (Node would hand SIGPIPE and SIGXFSZ ignored
  * down to the command). prctl(PR_SET_NO_NEW_PRIVS) first when asked: the kernel demands it from
- * a caller without CAP_SYS_ADMIN.
+ * a caller without CAP_SYS_ADMIN. It uses no module (errno 2 is ENOENT), so a bare perl binary in a
+ * container image is enough.
  */
 const EXEC_UNDER_FILTER = `
 my ($prctl, $no_new_privs, $hex, $program) = splice @ARGV, 0, 4;
@@ -70,7 +71,7 @@ if ($no_new_privs) { syscall($prctl, 38, 1, 0, 0, 0) == 0 or die "defrost: prctl
 syscall($prctl, 22, 2, $fprog) == 0 or die "defrost: cannot install the seccomp filter that keeps io_uring out: $!\\n";
 exec { $program } @ARGV;
 print STDERR "defrost: cannot run $program: $!\\n";
-exit($!{ENOENT} ? 127 : 126);
+exit($! + 0 == 2 ? 127 : 126);
 `;
 
 /** CAP_SYS_ADMIN in this process's effective set (/proc/self/status CapEff, bit 21). */
