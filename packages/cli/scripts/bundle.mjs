@@ -6,6 +6,7 @@
 // koffi stays external: it loads a native library and is only needed by a few commands. undici
 // too: only push, pull and `restore REF` load it (~50 ms), `restore DIR` must not pay for it.
 import { chmod } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const outfile = new URL('../dist/bin.js', import.meta.url).pathname;
@@ -24,3 +25,19 @@ await build({
   logLevel: 'warning',
 });
 await chmod(outfile, 0o755);
+
+// The zero-code agent, loaded into apps with `node --import` by `defrost checkpoint` and `defrost
+// run`: one file too, next to bin.js, so that the CLI can name it wherever it is installed.
+await build({
+  entryPoints: [fileURLToPath(import.meta.resolve('@defrost/core/agent'))],
+  outfile: new URL('../dist/agent.js', import.meta.url).pathname,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  external: ['koffi', 'undici'],
+  banner: {
+    js: "import { createRequire as __defrostCreateRequire } from 'node:module'; const require = __defrostCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});

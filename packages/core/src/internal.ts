@@ -77,9 +77,10 @@ export { relisten } from './server/relisten.js';
 export {
   type CheckpointRequest,
   checkpointDriver,
-  checkpointRequestFromEnv,
   claimCheckpoint,
-  sequenceSwitchesFromEnv,
+  type LaunchRequest,
+  launchRequestFromEnv,
+  processLaunchRequest,
 } from './server/request.js';
 export {
   checkpointServers,

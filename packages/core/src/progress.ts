@@ -13,6 +13,7 @@ export type ProgressEvent =
       readonly totalRounds?: number;
     }
   | { readonly step: 'warmup-done'; readonly summary: unknown }
+  | { readonly step: 'waiting'; readonly for: string; readonly waitedMs: number }
   | { readonly step: 'rehearsing' }
   | { readonly step: 'freezing' }
   | {
@@ -24,7 +25,15 @@ export type ProgressEvent =
     }
   | { readonly step: 'failed'; readonly message: string };
 
-const STEPS = new Set(['warmup', 'warmup-done', 'rehearsing', 'freezing', 'checkpointed', 'failed']);
+const STEPS = new Set([
+  'warmup',
+  'warmup-done',
+  'waiting',
+  'rehearsing',
+  'freezing',
+  'checkpointed',
+  'failed',
+]);
 
 /** One line of the progress file, or undefined for anything that is not a known event. */
 export function parseProgressLine(line: string): ProgressEvent | undefined {

@@ -7,10 +7,10 @@ import {
   checkObject,
   checkOneOf,
   checkPositiveInt,
-  checkpointRequestFromEnv,
   checkWarmupOptions,
+  launchRequestFromEnv,
   OptionError,
-  sequenceSwitchesFromEnv,
+  processLaunchRequest,
   type WarmupOptions,
 } from '@defrost/core/internal';
 
@@ -121,10 +121,9 @@ export function resolveOptions(options: DefrostPluginOptions): ResolvedOptions {
     if (error instanceof OptionError) throw new DefrostOptionsError(error.message);
     throw error;
   }
-  const env = options.env ?? process.env;
-  const fromEnv = checkpointRequestFromEnv(env);
+  const launch = options.env ? launchRequestFromEnv(options.env) : processLaunchRequest();
+  const fromEnv = launch.checkpoint;
   const requested = options.checkpoint === false ? undefined : (options.checkpoint ?? fromEnv);
-  const switches = sequenceSwitchesFromEnv(env);
   // No signing key here on purpose: a key in this process would be frozen into the image it
   // signs. `defrost checkpoint --signing-key-file` signs the sealed image from outside.
   return {
@@ -137,9 +136,9 @@ export function resolveOptions(options: DefrostPluginOptions): ResolvedOptions {
       : undefined,
     warmup: options.warmup ?? {},
     audit: options.audit,
-    heap: { shrink: options.heap?.shrink ?? switches.shrinkHeap, rewarmRounds: options.heap?.rewarmRounds },
-    rehearse: options.rehearse ?? switches.rehearse,
+    heap: { shrink: options.heap?.shrink ?? launch.shrinkHeap, rewarmRounds: options.heap?.rewarmRounds },
+    rehearse: options.rehearse ?? launch.rehearse,
     drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
-    progressFile: switches.progressFile,
+    progressFile: launch.progressFile,
   };
 }

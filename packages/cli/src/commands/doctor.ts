@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DoctorCheck, type DoctorReport, INSTALL_COMMAND, runDoctor } from '@defrost/core/internal';
+import type { Command } from 'commander';
 import { childEnd } from '../child.js';
 import { EXIT } from '../exit-codes.js';
+import { examples, type Run } from '../help.js';
 import { colorEnabled, type Io, type Styles, stylesFor } from '../output.js';
 
 export interface DoctorArgs {
@@ -101,4 +103,19 @@ export async function doctorCommand(args: DoctorArgs, io: Io): Promise<number> {
   }
   io.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, s));
   return report.ok ? EXIT.OK : EXIT.ENV_NOT_READY;
+}
+
+export function registerDoctorCommand(program: Command, io: Io, run: Run): void {
+  program
+    .command('doctor')
+    .description('check that this machine can checkpoint and restore (CRIU, kernel, privileges, Node)')
+    .option('--json', 'print the report as JSON')
+    .option('--fix', 'install CRIU >= 4.2 (scripts/install-criu.sh) when it is missing or too old')
+    .addHelpText(
+      'after',
+      `${examples(['$ defrost doctor', '$ defrost doctor --json | jq \'.checks[] | select(.status != "pass")\'', '$ sudo defrost doctor --fix'])}
+
+Exits 3 when a check fails, 0 otherwise (warnings included).`,
+    )
+    .action((o: { json?: boolean; fix?: boolean }) => run(doctorCommand(o, io)));
 }

@@ -10,8 +10,10 @@ import {
   requireCriuBinary,
   verifyImage,
 } from '@defrost/core/internal';
+import type { Command } from 'commander';
 import { firstLine } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { examples, type Run } from '../help.js';
 import { signingKeyFor } from '../options.js';
 import { colorEnabled, formatMB, formatMs, type Io, shellQuote, stylesFor } from '../output.js';
 import { type WarmupSummaryLike, warmupText } from '../progress.js';
@@ -244,4 +246,23 @@ export async function inspectCommand(args: InspectArgs, io: Io): Promise<number>
   );
   // Exit 4 when this image would be refused here: damaged, wrongly signed, or for another node.
   return report.integrity.ok && report.compatibility.restorable ? EXIT.OK : EXIT.IMAGE_REFUSED;
+}
+
+export function registerInspectCommand(program: Command, io: Io, run: Run): void {
+  program
+    .command('inspect')
+    .description('show what an image holds and whether it can be restored on this machine')
+    .argument('<dir>', 'the image directory')
+    .option('--json', 'print the report as JSON')
+    .option('--signing-key-file <file>', 'also check the signature with the key in this file')
+    .addHelpText(
+      'after',
+      `${examples(['$ defrost inspect ./images/app', '$ defrost inspect ./images/app --json | jq .sizes'])}
+
+Verifies the sha256 of every file. Exits 4 when the image is damaged, wrongly signed or
+cannot be restored here (other node binary or CPU), 0 otherwise.`,
+    )
+    .action((dir: string, o: { json?: boolean; signingKeyFile?: string }) =>
+      run(inspectCommand({ ...o, dir }, io)),
+    );
 }

@@ -1,10 +1,18 @@
 import { resolve } from 'node:path';
 import { pullImage } from '@defrost/core/internal';
+import type { Command } from 'commander';
 import { statusOf } from '../child.js';
 import { EXIT } from '../exit-codes.js';
+import { examples, type Run } from '../help.js';
 import { signingKeyFor } from '../options.js';
 import { colorEnabled, formatMB, formatMs, type Io, printWarning, stylesFor } from '../output.js';
-import { abortable, type RegistryArgs, referenceArgument, registryOptions } from '../registry.js';
+import {
+  abortable,
+  addRegistryOptions,
+  type RegistryArgs,
+  referenceArgument,
+  registryOptions,
+} from '../registry.js';
 
 export interface PullArgs extends RegistryArgs {
   readonly ref: string;
@@ -41,4 +49,34 @@ export async function pullCommand(args: PullArgs, io: Io): Promise<number> {
   );
   io.stdout.write(`${r.pinned}\n`);
   return EXIT.OK;
+}
+
+export function registerPullCommand(program: Command, io: Io, run: Run): void {
+  addRegistryOptions(
+    program
+      .command('pull')
+      .description('download an image from an OCI registry into a directory, verified before it appears')
+      .argument('<ref>', 'REGISTRY[:PORT]/NAME[:TAG] or REGISTRY[:PORT]/NAME@sha256:DIGEST')
+      .argument('<dir>', 'the image directory to write (absent or empty, unless --force)')
+      .option(
+        '-f, --force',
+        'replace an existing image (the old one stays valid until the new one is complete)',
+      )
+      .option('--signing-key-file <file>', 'refuse the image unless it is signed with the key in this file'),
+  )
+    .addHelpText(
+      'after',
+      `${examples([
+        '$ defrost pull registry.example:5000/team/app:1 ./images/app',
+        '$ defrost pull registry.example:5000/team/app@sha256:... ./images/app --signing-key-file ./key',
+      ])}
+
+Checks the manifest against its digest, every blob against its digest and every file against
+its sha256 in defrost.json (and the signature with --signing-key-file) before anything appears
+at DIR. Prints REF@sha256:DIGEST on stdout. Exits 4 when the image is refused (damaged,
+tampered with, not a defrost image, DIR exists), 1 when the registry fails or refuses.`,
+    )
+    .action((ref: string, dir: string, o: { force?: boolean; signingKeyFile?: string } & RegistryArgs) =>
+      run(pullCommand({ ...o, ref, dir }, io)),
+    );
 }

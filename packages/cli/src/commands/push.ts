@@ -1,9 +1,18 @@
 import { resolve } from 'node:path';
 import { formatReference, pushImage } from '@defrost/core/internal';
+import { type Command, Option } from 'commander';
 import { statusOf } from '../child.js';
 import { EXIT } from '../exit-codes.js';
+import { examples, type Run } from '../help.js';
+import { positiveInt } from '../options.js';
 import { colorEnabled, formatMB, formatMs, type Io, printWarning, stylesFor } from '../output.js';
-import { abortable, type RegistryArgs, referenceArgument, registryOptions } from '../registry.js';
+import {
+  abortable,
+  addRegistryOptions,
+  type RegistryArgs,
+  referenceArgument,
+  registryOptions,
+} from '../registry.js';
 
 export interface PushArgs extends RegistryArgs {
   readonly dir: string;
@@ -38,4 +47,36 @@ export async function pushCommand(args: PushArgs, io: Io): Promise<number> {
   );
   io.stdout.write(`${r.pinned}\n`);
   return EXIT.OK;
+}
+
+export function registerPushCommand(program: Command, io: Io, run: Run): void {
+  addRegistryOptions(
+    program
+      .command('push')
+      .description('upload an image to an OCI registry (zstd blobs, only those it does not hold yet)')
+      .argument('<dir>', 'the image directory')
+      .argument('<ref>', 'REGISTRY[:PORT]/NAME[:TAG], e.g. registry.example:5000/team/app:1')
+      .addOption(
+        new Option('--chunk-size <MiB>', 'upload blobs larger than this in chunks of this size').argParser(
+          positiveInt,
+        ),
+      ),
+  )
+    .addHelpText(
+      'after',
+      `${examples([
+        '$ defrost push ./images/app registry.example:5000/team/app:1',
+        '$ REGISTRY_AUTH_FILE=./auth.json defrost push ./images/app ghcr.io/team/app:1',
+        '$ defrost push ./images/app 127.0.0.1:5000/app:1   # plain HTTP: loopback only',
+      ])}
+
+Verifies the image first. Prints REF@sha256:DIGEST on stdout (the image pinned, for scripts).
+Plain HTTP is only used for loopback registries; anything else is HTTPS (--ca-file to trust a
+private CA, --tls-verify=false to skip the checks). Credentials come from REGISTRY_AUTH_FILE,
+podman's auth.json or docker's config.json (\`podman login\` writes them); credential helpers
+are not run. Exits 4 when the image does not verify, 1 when the registry fails or refuses.`,
+    )
+    .action((dir: string, ref: string, o: { chunkSize?: number } & RegistryArgs) =>
+      run(pushCommand({ ...o, dir, ref }, io)),
+    );
 }

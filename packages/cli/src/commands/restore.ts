@@ -11,12 +11,14 @@ import {
   spawnWithoutIoUring,
   verifyImage,
 } from '@defrost/core/internal';
+import { type Command, Option } from 'commander';
 import { childEnd, onSignals, sendSignal, statusOf } from '../child.js';
 import { exitCodeFor, firstLine, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { restoreEnv, signingKeyFor } from '../options.js';
+import { examples, type Run } from '../help.js';
+import { envPair, port, positiveInt, restoreEnv, signingKeyFor } from '../options.js';
 import { colorEnabled, type Io, printError, printWarning, shellQuote, stylesFor } from '../output.js';
-import { imageFromRegistry, isRegistryArgument, type RegistryArgs } from '../registry.js';
+import { addRegistryOptions, imageFromRegistry, isRegistryArgument, type RegistryArgs } from '../registry.js';
 
 export interface RestoreArgs extends RegistryArgs {
   /** An image directory, or a registry REF (pulled into defrost's cache first). */
@@ -173,4 +175,60 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
   } finally {
     removeSignals();
   }
+}
+
+export function registerRestoreCommand(program: Command, io: Io, run: Run): void {
+  const restore = program
+    .command('restore')
+    .description(
+      'restore a server from an image (verified first), supervised: signals forwarded, exit status passed on',
+    )
+    .argument('<dir>', "the image directory, or a registry REF (pulled into defrost's cache, verified)")
+    .argument('[command...]', 'with --fallback: the cold-start command, after --')
+    .addOption(
+      new Option('-n, --copies <n>', 'restore this many copies at once').argParser(positiveInt).default(1),
+    )
+    .addOption(new Option('-p, --port <port>', 'port the restored server listens on').argParser(port))
+    .option('-e, --env <KEY=VALUE>', 'environment for the restored server (repeatable)', envPair, [])
+    .option('--env-file <file>', 'environment from a dotenv file (--env wins)')
+    .option('--signing-key-file <file>', 'refuse the image unless it is signed with the key in this file')
+    .option('--fallback', 'when the image cannot be restored, say why and run the command after -- instead')
+    .option(
+      '--lazy-pages',
+      'page memory in on demand (userfaultfd); falls back to an eager restore on failure',
+    )
+    .addHelpText(
+      'after',
+      `${examples([
+        '$ defrost restore ./images/app',
+        '$ defrost restore ./images/app --port 8080 --env-file .env.production --env LOG_LEVEL=warn',
+        '$ defrost restore ./images/app --copies 3',
+        '$ defrost restore ./images/app --fallback -- node app.js',
+        '$ defrost restore registry.example:5000/team/app:1 --ca-file ./registry-ca.crt',
+      ])}
+
+A REF (REGISTRY[:PORT]/NAME[:TAG|@sha256:DIGEST], when no such path exists) is pulled into
+defrost's cache, one directory per manifest digest, verified, and restored from there; a
+second restore of the same digest downloads nothing.
+Prints "defrost: restored DIR in N ms (pid P)" on stderr for each copy. SIGINT/SIGTERM/SIGHUP
+are forwarded to every copy; exits with the first non-zero status of the copies (else 0).
+Without --fallback: exits 4 when the image is refused, 3 when CRIU is not usable, 1 when the
+restore itself fails.`,
+    )
+    .action(
+      (
+        dir: string,
+        command: string[],
+        o: {
+          copies: number;
+          port?: number;
+          env: [string, string][];
+          envFile?: string;
+          signingKeyFile?: string;
+          fallback?: boolean;
+          lazyPages?: boolean;
+        } & RegistryArgs,
+      ) => run(restoreCommand({ ...o, dir, command }, io)),
+    );
+  addRegistryOptions(restore);
 }

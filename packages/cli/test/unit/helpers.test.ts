@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { statusOf } from '../../src/child.js';
-import { checkpointEnv, withExposeGc } from '../../src/commands/checkpoint.js';
+import { appEnv, withExposeGc } from '../../src/commands/checkpoint/env.js';
 import { combinedStatus } from '../../src/commands/restore.js';
 import { envPair, port, positiveInt, seconds } from '../../src/options.js';
 import { colorEnabled, shellQuote } from '../../src/output.js';
@@ -14,24 +14,47 @@ describe('checkpoint environment', () => {
     expect(withExposeGc('--expose-gc --trace-warnings')).toBe('--expose-gc --trace-warnings');
     expect(withExposeGc('--expose_gc')).toBe('--expose_gc');
   });
-  it('sets the plugin variables and drops inherited ones', () => {
-    const env = checkpointEnv(
-      { PATH: '/bin', DEFROST_CHECKPOINT_FORCE: '1', DEFROST_SIGNING_KEY: 'stray', UV_USE_IO_URING: '1' },
-      { imageDir: 'images/app', keepRunning: false, force: false, progressFile: '/tmp/p.jsonl' },
+  it('sets the variables the plugin and the agent read, preloads the agent, and drops inherited ones', () => {
+    const env = appEnv(
+      {
+        PATH: '/bin',
+        DEFROST_CHECKPOINT_FORCE: '1',
+        DEFROST_SIGNING_KEY: 'stray',
+        DEFROST_RUN_DIR: '/x',
+        UV_USE_IO_URING: '1',
+      },
+      {
+        checkpoint: { imageDir: 'images/app', keepRunning: false, force: false },
+        progressFile: '/tmp/p.jsonl',
+        agent: '{"warmup":{}}',
+        agentFile: '/opt/defrost/dist/agent.js',
+      },
     );
     expect(env.DEFROST_CHECKPOINT_IMAGE).toMatch(/^\/.*images\/app$/);
     expect(env.DEFROST_CHECKPOINT_MODE).toBe('exit');
     expect(env.DEFROST_CHECKPOINT_FORCE).toBeUndefined();
     expect(env.DEFROST_SIGNING_KEY).toBeUndefined();
+    expect(env.DEFROST_RUN_DIR).toBeUndefined();
     expect(env.DEFROST_PROGRESS_FILE).toBe('/tmp/p.jsonl');
+    expect(env.DEFROST_AGENT).toBe('{"warmup":{}}');
     // io_uring is kept out by the launch (a seccomp filter), not by a variable libuv >= 1.51 ignores.
     expect(env.UV_USE_IO_URING).toBe('1');
-    expect(env.NODE_OPTIONS).toBe('--expose-gc');
+    expect(env.NODE_OPTIONS).toBe('--import /opt/defrost/dist/agent.js --expose-gc');
     expect(env.PATH).toBe('/bin');
-    const cont = checkpointEnv({}, { imageDir: '/i', keepRunning: true, force: true, progressFile: '/p' });
+    const cont = appEnv(
+      { NODE_OPTIONS: '--max-old-space-size=512' },
+      {
+        checkpoint: { imageDir: '/i', keepRunning: true, force: true },
+        agent: '{}',
+        agentFile: '/my dir/agent.js',
+      },
+    );
     expect(cont.DEFROST_CHECKPOINT_MODE).toBe('continue');
     expect(cont.DEFROST_CHECKPOINT_FORCE).toBe('1');
-    expect(cont.DEFROST_SIGNING_KEY).toBeUndefined();
+    expect(cont.NODE_OPTIONS).toBe('--import "/my dir/agent.js" --max-old-space-size=512 --expose-gc');
+    const run = appEnv({}, { runDir: '/run/d', agent: '{}' });
+    expect(run.DEFROST_RUN_DIR).toBe('/run/d');
+    expect(run.DEFROST_CHECKPOINT_IMAGE).toBeUndefined();
   });
 });
 

@@ -6,6 +6,7 @@
  * measurements in ./README.md (io_uring, inotify, UDP, Node's own descriptors).
  */
 import { basename } from 'node:path';
+import type { SocketFacts } from '../native/libc.js';
 import {
   type Fdinfo,
   formatEndpoint,
@@ -32,6 +33,8 @@ export interface FdEntry {
   /** readlink(/proc/PID/fd/N): a path, `socket:[123]`, `pipe:[123]`, `anon_inode:[eventpoll]`... */
   link: string;
   fdinfo?: Fdinfo;
+  /** For this process's sockets missing from /proc/net (getsockopt: domain, type, protocol, TCP state). */
+  socket?: SocketFacts;
   /** stat(2) of what the descriptor points at (follows the /proc magic link), when it could be taken. */
   stat?: { type: FileType; size: number };
 }
@@ -79,6 +82,10 @@ export const FIXES = {
     'start the app through defrost (`defrost checkpoint -- COMMAND`, `defrost run -- COMMAND`): it runs the ' +
     'app under a seccomp filter that makes io_uring_setup fail, and libuv then uses epoll; or switch io_uring ' +
     'off for the whole host (`sysctl kernel.io_uring_disabled=2`). CRIU cannot dump io_uring instances',
+  tcpClosing:
+    'wait until the client that owned it has released its sockets before the checkpoint (defrost waits up to 2 s ' +
+    "for closing sockets; a pool whose end() resolves before its sockets close, like pg's, may need its clients' " +
+    "'end' events awaited)",
   tcpClientToSelf:
     'close the client side before checkpointing: `await agent.close()` on the undici Agent/Pool ' +
     '(for fetch(), the global dispatcher), `agent.destroy()` for an http.Agent, and call ' +
@@ -337,10 +344,39 @@ function classifySocket(ctx: Context, e: FdEntry, inode: number): AuditFinding {
   if (inet) return inet.family.startsWith('tcp') ? classifyTcp(ctx, e, inet) : classifyUdp(e, inet);
   const unix = ctx.unixByInode.get(inode);
   if (unix) return classifyUnix(ctx, e, unix);
+  const tcp =
+    e.socket && (e.socket.domain === AF_INET || e.socket.domain === AF_INET6) && e.socket.protocol === 6;
+  if (tcp) {
+    const state = e.socket!.tcpState !== undefined ? tcpStateName(e.socket!.tcpState) : 'unknown';
+    return finding(
+      e.fd,
+      'tcpClosing',
+      'unsafe',
+      `${e.link} (TCP, state ${state}; no longer in /proc/net/tcp)`,
+      {
+        origin:
+          'a connection that was closed (by the app or its peer) whose socket the app has not released yet',
+        fix: FIXES.tcpClosing,
+      },
+    );
+  }
+  const what = e.socket ? socketKind(e.socket) : 'a netlink, packet or raw socket, or a socket not bound yet';
   return finding(e.fd, 'unknown', 'unsafe', `${e.link} (not in /proc/net/tcp, tcp6, udp, udp6 or unix)`, {
-    origin: 'a netlink, packet or raw socket, or a socket not bound yet',
+    origin: what,
     fix: FIXES.unknown,
   });
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/** Names a socket that no /proc/net table lists, from what getsockopt said of it. */
+function socketKind(s: SocketFacts): string {
+  const domain = (
+    { 1: 'unix', 2: 'IPv4', 10: 'IPv6', 16: 'netlink', 17: 'packet' } as Record<number, string>
+  )[s.domain];
+  const type = ({ 1: 'stream', 2: 'datagram', 3: 'raw', 5: 'seqpacket' } as Record<number, string>)[s.type];
+  return `a ${domain ?? `domain ${s.domain}`} ${type ?? `type ${s.type}`} socket (protocol ${s.protocol})`;
 }
 
 function classifyPipe(ctx: Context, e: FdEntry): AuditFinding {

@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
+import { loadLibc } from '../native/libc.js';
 import type { ChildEntry, FdEntry, FileType, ProcSnapshot } from './classify.js';
 import {
   type InetFamily,
@@ -214,6 +215,25 @@ export function ssUnixPeers(timeoutMs = 5000): Promise<Map<number, number> | und
   });
 }
 
+/**
+ * Sockets of this process that no /proc/net table lists (a TCP socket being closed is unhashed
+ * from /proc/net/tcp before the app releases its descriptor) are asked what they are, so that the
+ * audit can tell a closing connection from a socket it does not know.
+ */
+function describeUnlistedSockets(
+  fds: FdEntry[],
+  inet: readonly { inode: number }[],
+  unix: readonly { inode: number }[],
+): void {
+  const listed = new Set([...inet, ...unix].map((s) => s.inode));
+  for (const entry of fds) {
+    const inode = /^socket:\[(\d+)\]$/.exec(entry.link)?.[1];
+    if (inode === undefined || listed.has(Number(inode))) continue;
+    const facts = loadLibc().socketFacts(entry.fd);
+    if (facts) entry.socket = facts;
+  }
+}
+
 export async function readProcSnapshot(options: ReadSnapshotOptions): Promise<ProcSnapshot> {
   const { procRoot } = options;
   const pidPath = options.pid === 'self' ? 'self' : String(options.pid);
@@ -227,6 +247,8 @@ export async function readProcSnapshot(options: ReadSnapshotOptions): Promise<Pr
   const { inet, unix } = hasSockets ? await readNet(base) : { inet: [], unix: [] };
   // children before `ss` runs, so that ss itself is never listed as a child
   const children = readDescendants(procRoot, pidPath);
+
+  if (options.pid === 'self' && procRoot === '/proc') describeUnlistedSockets(fds, inet, unix);
 
   const unixInodes = new Map(unix.map((s) => [s.inode, s]));
   const needsPeers = fds.some((e) => {

@@ -11,6 +11,11 @@ export interface Libc {
   setsockoptInt(fd: number, level: number, name: number, value: number): number;
   /** pidfd_open(2) then pidfd_getfd(2): a copy of another process's descriptor (Linux >= 5.6). */
   takeFdFrom(pid: number, targetFd: number): number;
+  /**
+   * What a socket of this process is, from getsockopt(2): its domain, type and protocol, and for
+   * TCP its state (tcp_info.tcpi_state); undefined when the descriptor is not a socket.
+   */
+  socketFacts(fd: number): SocketFacts | undefined;
   /** glibc's malloc_trim(0): give free heap pages back to the kernel; 1 when some were. */
   mallocTrim(): number;
   errno(): number;
@@ -21,6 +26,21 @@ const SYS_PIDFD_OPEN = 434;
 const SYS_PIDFD_GETFD = 438;
 
 export const SOL_SOCKET = 1;
+const SO_TYPE = 3;
+const SO_PROTOCOL = 38;
+const SO_DOMAIN = 39;
+const IPPROTO_TCP = 6;
+const TCP_INFO = 11;
+
+export interface SocketFacts {
+  /** AF_*: 1 unix, 2 inet, 10 inet6, 16 netlink, 17 packet. */
+  readonly domain: number;
+  /** SOCK_*: 1 stream, 2 datagram, 3 raw, 5 seqpacket. */
+  readonly type: number;
+  readonly protocol: number;
+  /** Linux TCP state (1 ESTABLISHED ... 7 CLOSE ... 10 LISTEN), for TCP sockets. */
+  readonly tcpState?: number;
+}
 export const SO_REUSEPORT = 15;
 
 let libc: Libc | undefined;
@@ -34,6 +54,13 @@ export function loadLibc(): Libc {
   const close = lib.func('int close(int fd)');
   const setsockopt = lib.func('int setsockopt(int fd, int level, int name, _In_ int *value, uint32_t len)');
   const syscall = lib.func('long syscall(long nr, ...)');
+  const getsockopt = lib.func(
+    'int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *len)',
+  );
+  const intOption = (fd: number, level: number, name: number): number | undefined => {
+    const value = Buffer.alloc(4);
+    return getsockopt(fd, level, name, value, [4]) === 0 ? value.readInt32LE(0) : undefined;
+  };
   // glibc only (musl has none): trimming is an optimisation, never a requirement.
   const mallocTrim = (() => {
     try {
@@ -52,6 +79,16 @@ export function loadLibc(): Libc {
       const fd = Number(syscall(SYS_PIDFD_GETFD, 'int', pidfd, 'int', targetFd, 'uint', 0));
       close(pidfd);
       return fd;
+    },
+    socketFacts: (fd) => {
+      const domain = intOption(fd, SOL_SOCKET, SO_DOMAIN);
+      const type = intOption(fd, SOL_SOCKET, SO_TYPE);
+      const protocol = intOption(fd, SOL_SOCKET, SO_PROTOCOL);
+      if (domain === undefined || type === undefined || protocol === undefined) return undefined;
+      if (protocol !== IPPROTO_TCP) return { domain, type, protocol };
+      const info = Buffer.alloc(232);
+      const ok = getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, [info.length]) === 0;
+      return { domain, type, protocol, ...(ok ? { tcpState: info.readUInt8(0) } : {}) };
     },
     mallocTrim: () => mallocTrim(0) as number,
     errno: () => koffi.errno(),
