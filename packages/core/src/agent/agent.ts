@@ -11,6 +11,7 @@ import type { AgentConfig } from './config.js';
 import { claimRequest, requestClaimed } from './ownership.js';
 import { zeroCodeResources } from './resources.js';
 import type { ListeningServer, ServerWatch } from './servers.js';
+import { warmupFirst } from './targets.js';
 
 /**
  * The zero-code agent: `defrost checkpoint -- node server.js` loads it into any Node server
@@ -81,32 +82,6 @@ function connectionsResource(servers: readonly ListeningServer[], drainTimeoutMs
 
 let resourcesRegistered = false;
 
-/** The port a server listens on (undefined: a unix socket). */
-function portOf(s: ListeningServer): number | undefined {
-  const address = s.server.address();
-  return address && typeof address === 'object' ? address.port : undefined;
-}
-
-/**
- * The servers with the one to warm up first: the one on `--warmup-port`, else the last to start
- * listening (an app's own listen usually comes after whatever it set up first: an upstream mock,
- * a metrics endpoint).
- */
-function warmupFirst(listening: readonly ListeningServer[], port: number | undefined): ListeningServer[] {
-  const target =
-    port !== undefined ? listening.find((s) => portOf(s) === port) : listening[listening.length - 1];
-  if (!target) {
-    const ports = listening.map((s) => portOf(s) ?? 'a unix socket').join(', ');
-    throw new Error(`--warmup-port ${port}: the app listens on ${ports}, not on ${port}`);
-  }
-  if (listening.length > 1) {
-    log.info(
-      `warming up the server on port ${portOf(target)} (the app listens on ${listening.length} ports; --warmup-port chooses)`,
-    );
-  }
-  return [target, ...listening.filter((s) => s !== target)];
-}
-
 /** One checkpoint of the app's servers; resolves once written (original) or restored (copy). */
 export async function checkpointApp(
   listening: readonly ListeningServer[],
@@ -115,7 +90,7 @@ export async function checkpointApp(
   config: AgentConfig,
 ): Promise<void> {
   const report = progressReporter(request.progressFile);
-  const servers = warmupFirst(listening, config.warmupPort);
+  const servers = warmupFirst(listening, config.warmupPort, log.info);
   if (!resourcesRegistered) {
     resourcesRegistered = true;
     for (const resource of [
