@@ -278,7 +278,7 @@ export function checkKdatCache(
   }
   const at = fsTypeAt(parseMounts(mounts), runDir);
   const cost =
-    'so every `criu restore` probes the kernel again: ~45-60 ms added to each restore (measured here); defrost restore does not work around this';
+    'so every `criu restore` probes the kernel again, which adds tens of milliseconds to each restore (45-60 ms on the machines defrost is tested on: docs/criu-and-node.md); defrost restore does not work around this';
   const staleNote =
     stale.exists && stale.size === 0
       ? `; also, a stale 0-byte ${kdatPath}.tmp would stop CRIU from saving the cache even on a tmpfs (rm it)`
@@ -287,7 +287,7 @@ export function checkKdatCache(
     return {
       ...base,
       status: 'pass',
-      detail: `${runDir} is not a tmpfs, so CRIU alone would probe the kernel on every run (~45-60 ms); defrost restore keeps its own copy of the cache in ${restoreCache.dir} (${restoreCache.files > 0 ? `${restoreCache.files} cached` : 'written by the next restore'})`,
+      detail: `${runDir} is not a tmpfs, so CRIU alone would probe the kernel on every run (tens of milliseconds each time); defrost restore keeps its own copy of the cache in ${restoreCache.dir} (${restoreCache.files > 0 ? `${restoreCache.files} cached` : 'written by the next restore'})`,
     };
   }
   if (at?.type !== 'tmpfs') {
@@ -367,8 +367,8 @@ export function checkThp(enabled: string | undefined): DoctorCheck {
   const mode = /\[(\w+)\]/.exec(enabled)?.[1] ?? enabled.trim();
   const note =
     mode === 'always'
-      ? 'restores of small apps measured ~25% faster with it here'
-      : 'fine; `always` measured faster restores of small apps here (echo always > /sys/kernel/mm/transparent_hugepage/enabled), and 1-3% throughput';
+      ? 'fine: on the machines defrost is tested on, small apps restored ~25% faster with it (docs/criu-and-node.md)'
+      : 'fine; on the machines defrost is tested on, `always` made small apps restore faster and gave 1-3% throughput (echo always > /sys/kernel/mm/transparent_hugepage/enabled; docs/criu-and-node.md)';
   return { ...base, status: 'pass', detail: `mode ${mode}: ${note}` };
 }
 
@@ -518,7 +518,7 @@ export function checkFastRestore(
     return {
       ...base,
       status: 'warn',
-      detail: `${binary.path} was not built: every restore starts Node first (~75 ms on this machine class, ~160 ms with NODE_EXTRA_CA_CERTS set)`,
+      detail: `${binary.path} was not built: every restore starts Node and loads the command line first, which costs tens of milliseconds (docs/architecture.md, "The fast path of defrost restore")`,
       fix: 'install a C compiler (`sudo apt-get install gcc`) and rebuild the CLI (`pnpm --filter defrost build`)',
     };
   }
