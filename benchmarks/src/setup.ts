@@ -166,15 +166,3 @@ export async function buildImage(o: {
 export function relativeToRepo(path: string): string {
   return path.startsWith(`${REPO_ROOT}/`) ? path.slice(REPO_ROOT.length + 1) : path;
 }
-
-/** Node's on-disk compile cache exists from Node 22.1 (module.enableCompileCache, NODE_COMPILE_CACHE). */
-export async function compileCacheSupport(): Promise<
-  { supported: true } | { supported: false; reason: string }
-> {
-  const mod = (await import('node:module')) as { enableCompileCache?: unknown };
-  if (typeof mod.enableCompileCache === 'function') return { supported: true };
-  return {
-    supported: false,
-    reason: `Node ${process.version} has no module.enableCompileCache / NODE_COMPILE_CACHE (it needs Node >= 22.1)`,
-  };
-}
