@@ -1,5 +1,5 @@
 /**
- * The native fast path of `defrost restore` (native/fast-restore.c), with real CRIU: the first
+ * The native fast path of `defrost restore` (native/*.c), with real CRIU: the first
  * restore of an image goes through Node and writes a launch plan; the next ones restore without
  * Node while nothing the plan relied on changed, and behave exactly like the full path (state,
  * --port/--env, signals, exit status, cleanup). A changed image, an untrusted cache or a plan
