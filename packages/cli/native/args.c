@@ -12,14 +12,19 @@
 #include "handover.h"
 
 /* The settings file carries --env values to the copy as JSON strings, which must be UTF-8; a
- * value that is not is left for Node to decode (and the full path to pass on). */
+ * value that is not is left for Node to decode (and the full path to pass on). Well-formed as
+ * Unicode defines it (Table 3-7): no overlong forms (C0 80 for NUL), no surrogates, nothing above
+ * U+10FFFF. Each lead byte bounds its second byte; the later ones are 80..BF. */
 static int valid_utf8(const unsigned char *s) {
   while (*s) {
-    int extra = *s < 0x80 ? 0 : (*s >> 5) == 0x6 ? 1 : (*s >> 4) == 0xe ? 2 : (*s >> 3) == 0x1e ? 3 : -1;
-    if (extra < 0) return 0;
-    s++;
-    for (int i = 0; i < extra; i++, s++)
-      if ((*s & 0xc0) != 0x80) return 0;
+    unsigned char c = *s++;
+    if (c < 0x80) continue;
+    int extra = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    unsigned char low = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, high = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    if (extra == 0 || *s < low || *s > high) return 0;
+    for (int i = 1; i < extra; i++)
+      if ((s[i] & 0xc0) != 0x80) return 0;
+    s += extra;
   }
   return 1;
 }

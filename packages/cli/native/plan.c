@@ -68,7 +68,17 @@ char *read_plan(const char *path) {
     length += (size_t)n;
   }
   close(fd);
-  if (!text || length != (size_t)st.st_size) full_path("cannot read launch plan %s", path);
+  /* Freed before handing over: the fuzz harness (native/fuzz) comes back from full_path. */
+  if (!text || length != (size_t)st.st_size) {
+    free(text);
+    full_path("cannot read launch plan %s", path);
+  }
+  /* The parser reads C strings: records after a NUL byte would go unread, their checks unmade.
+   * A plan holds none unless damaged (a write torn by a crash can leave zeros), so refuse it. */
+  if (memchr(text, '\0', length)) {
+    free(text);
+    full_path("launch plan %s holds a NUL byte", path);
+  }
   text[length] = '\0';
   return text;
 }
