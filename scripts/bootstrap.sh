@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings a fresh Debian machine (or a fresh clone) to the point where tests and the benchmark run:
 # CRIU >= 4.2, a C compiler (the native fast path of restore), the browser used by the end-to-end
-# tests, the Node.js versions of scripts/node-versions, the workspace's dependencies, a build.
+# tests and clang with libFuzzer (install-test-tools.sh), the Node.js versions of
+# scripts/node-versions, the workspace's dependencies, a build.
 # Every step is skipped quickly when already done, so `pnpm test` and `pnpm bench` call it each time.
 set -euo pipefail
 cd "$(dirname "$0")/.."

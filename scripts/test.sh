@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # `pnpm test`: bootstrap, then the unit tests and the real-CRIU integration tests on every Node.js
-# in scripts/node-versions, one version after the other.
+# in scripts/node-versions, one version after the other, and the fuzzing of the native launcher.
 #
 #   DEFROST_TEST_NODES="24 26"    only these versions (prefixes of the listed ones)
-#   DEFROST_TEST_SUITES=unit      only the unit tests (or: integration)
+#   DEFROST_TEST_SUITES=unit      only the unit tests (or: integration, fuzz)
+#   DEFROST_FUZZ_SECONDS=N        time per fuzz target (default 20; packages/cli/native/fuzz/run.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
 nodes=${DEFROST_TEST_NODES:-$(awk '!/^#/ && NF {print $1}' scripts/node-versions)}
-suites=${DEFROST_TEST_SUITES:-unit integration}
+suites=${DEFROST_TEST_SUITES:-unit integration fuzz}
+
+# The native launcher's fuzzing (libFuzzer) does not involve Node: once, not per version.
+if [[ " $suites " == *" fuzz "* ]]; then
+  printf '\n== fuzzing the native launcher\n' >&2
+  bash packages/cli/native/fuzz/run.sh
+fi
 
 for version in $nodes; do
   bin=$(bash scripts/node-bin.sh "$version")
   for suite in $suites; do
+    [[ $suite == fuzz ]] && continue
     printf '\n== Node %s: %s tests\n' "$("$bin/node" --version)" "$suite" >&2
     # Integration files run one package at a time: real dumps and restores share PIDs, ports and 2 cores.
     concurrency=$([[ $suite == integration ]] && echo --concurrency=1 || true)

@@ -1,10 +1,15 @@
-// Builds the native fast path of `defrost restore` (native/fast-restore.c -> dist/defrost-fast-restore)
-// with the machine's C compiler. Without one, `defrost restore` still works, through Node only
-// (slower to start): the build says so instead of failing.
+// Builds the native fast path of `defrost restore` (native/*.c, one file per phase: see
+// native/main.c -> dist/defrost-fast-restore) with the machine's C compiler. Without one,
+// `defrost restore` still works, through Node only (slower to start): the build says so instead
+// of failing. native/fuzz/ holds the fuzz harness, built by its own script (native/fuzz/run.sh).
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 
-const source = new URL('../native/fast-restore.c', import.meta.url).pathname;
+const nativeDir = new URL('../native/', import.meta.url).pathname;
+const sources = readdirSync(nativeDir)
+  .filter((name) => name.endsWith('.c'))
+  .sort()
+  .map((name) => nativeDir + name);
 const output = new URL('../dist/defrost-fast-restore', import.meta.url).pathname;
 const compiler = process.env.CC || 'cc';
 const flags = [
@@ -16,7 +21,7 @@ const flags = [
   '-D_FORTIFY_SOURCE=2',
   '-o',
   output,
-  source,
+  ...sources,
 ];
 try {
   execFileSync(compiler, flags, { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -28,7 +33,7 @@ try {
     );
   } else {
     console.error(
-      `defrost: building ${source} failed (${compiler} exited with ${error.status ?? error.message})`,
+      `defrost: building ${nativeDir}*.c failed (${compiler} exited with ${error.status ?? error.message})`,
     );
     process.exit(1);
   }

@@ -65,6 +65,24 @@ describe('the installed defrost command', () => {
     expect(r.code, r.stderr).toBe(code);
   });
 
+  it.each([
+    ['an overlong form', '\\300\\270'],
+    ['a surrogate', '\\355\\240\\200'],
+    ['a code point above U+10FFFF', '\\364\\220\\200\\200'],
+  ])('restore --env with %s (ill-formed UTF-8) goes to the full path', async (_what, octal) => {
+    // Found by fuzzing (native/fuzz): these reached the settings file, which must be UTF-8 JSON.
+    // Raw bytes cannot be spawn() arguments (strings are UTF-8 encoded), so printf makes them.
+    const r = await new Promise<{ stderr: string }>((resolve) =>
+      execFile(
+        '/bin/sh',
+        ['-c', `exec "$0" restore /nonexistent/image --env "$(printf 'A=${octal}')"`, BIN],
+        { env: { ...process.env, ...debugEnv() } },
+        (_error, _stdout, stderr) => resolve({ stderr }),
+      ),
+    );
+    expect(r.stderr).toContain('defrost: debug: full path: --env A: the value is not UTF-8');
+  });
+
   it('an image without a launch plan goes to the full path, which explains the refusal', async () => {
     const image = join(work, 'not-an-image');
     await mkdir(image);

@@ -13,6 +13,12 @@ export const MANIFEST_FILE = 'defrost.json';
 
 /** A manifest larger than this is not one defrost wrote (a few KB is typical). */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+/**
+ * Nor one nested deeper than this (defrost's nest a few levels). JSON.parse reads any depth, but the
+ * code that reads a manifest next recurses (canonicalJson for the signature, JSON.stringify in
+ * messages) and would overflow the stack on a few thousand levels: found by fuzzing.
+ */
+const MAX_MANIFEST_DEPTH = 64;
 
 export const REBUILD_HINT = 'build the image again: `defrost checkpoint --image DIR -- node app.js`';
 
@@ -178,6 +184,18 @@ export function isImageFileName(name: string): boolean {
   );
 }
 
+/** Whether objects and arrays nest deeper than `max` in `value`; iterative, so any depth is measured. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /**
  * Checks the shape of a parsed manifest. Unknown top-level keys are kept (they are covered by the
  * signature); everything defrost reads is checked.
@@ -187,6 +205,14 @@ export function validateManifest(value: unknown, imageDir: string): ImageManifes
     throw new ImageError('manifest-invalid', imageDir, `${MANIFEST_FILE} is not a JSON object`, {
       hint: REBUILD_HINT,
     });
+  }
+  if (nestsDeeperThan(value, MAX_MANIFEST_DEPTH)) {
+    throw new ImageError(
+      'manifest-invalid',
+      imageDir,
+      `${MANIFEST_FILE} nests deeper than ${MAX_MANIFEST_DEPTH} levels: not a manifest defrost wrote`,
+      { hint: REBUILD_HINT },
+    );
   }
   const fv = (value as Obj).formatVersion;
   if (fv !== IMAGE_FORMAT_VERSION) {
@@ -199,7 +225,7 @@ export function validateManifest(value: unknown, imageDir: string): ImageManifes
     throw new ImageError(
       'format-unsupported',
       imageDir,
-      `image format ${JSON.stringify(fv)} is not supported; this defrost reads format ${IMAGE_FORMAT_VERSION}`,
+      `image format ${JSON.stringify(fv).slice(0, 60)} is not supported; this defrost reads format ${IMAGE_FORMAT_VERSION}`,
       {
         hint: newer
           ? `the image was made by a newer defrost: upgrade defrost here, or ${REBUILD_HINT} with this version`

@@ -112,12 +112,24 @@ async function identities(imageDir: string, manifest: ImageManifest): Promise<Re
 }
 
 async function isVerifiedBefore(imageDir: string, manifest: ImageManifest): Promise<boolean> {
-  const seen = await readCacheJson<{ imageId?: string; identities?: Record<string, string> }>(
-    verifiedName(imageDir),
-  );
-  if (!seen?.identities || seen.imageId !== manifest.imageId) return false;
+  const seen = await readCacheJson<{ imageId?: unknown; identities?: unknown }>(verifiedName(imageDir));
+  const recorded = seen?.identities;
+  if (seen?.imageId !== manifest.imageId || typeof recorded !== 'object' || recorded === null) return false;
   const now = await identities(imageDir, manifest).catch(() => undefined);
-  return now !== undefined && JSON.stringify(now) === JSON.stringify(seen.identities);
+  return now !== undefined && sameIdentities(now, recorded as Record<string, unknown>);
+}
+
+/**
+ * The same files in the same order, each with the same identity. Entry by entry, not by
+ * JSON.stringify: what the cache file holds is parsed from disk, and stringifying a deeply nested
+ * value overflows the stack (found by fuzzing: a RangeError out of verifyImage).
+ */
+function sameIdentities(now: Record<string, string>, seen: Record<string, unknown>): boolean {
+  const want = Object.entries(now);
+  const got = Object.entries(seen);
+  return (
+    want.length === got.length && want.every(([name, id], i) => got[i]![0] === name && got[i]![1] === id)
+  );
 }
 
 /** Records that this image, as it is on disk now, was hashed and found right. */

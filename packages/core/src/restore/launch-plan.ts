@@ -127,9 +127,10 @@ export async function launchPlanText(
     lines.push(...[c.file, ...c.args].map((a) => `${variant}-arg ${escapeValue(a)}`));
     lines.push(...Object.entries(c.env).map(([k, v]) => `${variant}-env ${escapeValue(`${k}=${v}`)}`));
   }
-  // The placeholder must mean the private directory only: a path that holds it cannot be planned.
+  // The placeholder must mean the private directory only: a path that holds it cannot be planned,
+  // nor an --inherit-fd key (the manifest's, so anything: fuzzing found the launcher expanding one).
   const paths = [realImage, input.imageDir, input.criuPath, input.kdatFile, release(), ...checked];
-  if (!paths.every(plainPath)) return undefined;
+  if (!paths.every(plainPath) || inherit.some(({ key }) => key.includes(WORK_PLACEHOLDER))) return undefined;
   return `${lines.join('\n')}\n`;
 }
 
