@@ -92,9 +92,9 @@ async function retryingRaces<T>(
   }
 }
 
-function drainAll(o: ServerCheckpointOptions): Promise<void[]> {
+async function drainAll(o: ServerCheckpointOptions): Promise<void> {
   const option = o.optionNames?.drainTimeout ?? 'drainTimeoutMs';
-  return Promise.all(o.servers.map((server) => drainConnections(server, o.drainTimeoutMs, option)));
+  await Promise.all(o.servers.map((server) => drainConnections(server, o.drainTimeoutMs, option)));
 }
 
 async function warmUp(o: ServerCheckpointOptions, plan: WarmupPlan): Promise<WarmupSummary> {

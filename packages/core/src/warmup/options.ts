@@ -103,7 +103,7 @@ export function checkWarmupOptions(value: unknown, parent: string): asserts valu
   const requests = value.requests;
   if (requests !== undefined && typeof requests !== 'function') {
     if (!Array.isArray(requests)) throw new OptionError(`${name('requests')} must be an array or a function`);
-    requests.forEach((r: unknown, i: number) => checkRequest(r, `${name('requests')}[${i}]`));
+    for (const [i, r] of requests.entries()) checkRequest(r, `${name('requests')}[${i}]`);
   }
   checkStatuses(value.expectStatus, name('expectStatus'));
   checkClientHeaders(value.clientHeaders, name('clientHeaders'));
