@@ -7,7 +7,9 @@ type ProjectOptions = NonNullable<TestProjectInlineConfiguration['test']>;
  * CRIU, real processes). Integration files run one at a time: real dumps and restores keep PIDs,
  * ports and CPU predictable that way.
  */
-export function defrostTestProjects(options: { unit?: ProjectOptions; integration?: ProjectOptions } = {}) {
+export function defrostTestProjects(
+  options: { unit?: ProjectOptions; integration?: ProjectOptions; soak?: ProjectOptions } = {},
+) {
   return defineConfig({
     test: {
       projects: [
@@ -20,6 +22,17 @@ export function defrostTestProjects(options: { unit?: ProjectOptions; integratio
             testTimeout: 60_000,
             hookTimeout: 60_000,
             ...options.integration,
+          },
+        },
+        // Long runs against real CRIU (thousands of restores); run once per CI run, not per Node.
+        {
+          test: {
+            name: 'soak',
+            include: ['test/soak/**/*.test.ts'],
+            fileParallelism: false,
+            testTimeout: 20 * 60_000,
+            hookTimeout: 120_000,
+            ...options.soak,
           },
         },
       ],

@@ -4,4 +4,5 @@ import { defrostTestProjects } from '../../vitest.shared.js';
 export default defrostTestProjects({
   unit: { globalSetup: ['test/global-setup.ts'], testTimeout: 30_000 },
   integration: { globalSetup: ['test/global-setup.ts'], testTimeout: 120_000 },
+  soak: { globalSetup: ['test/global-setup.ts'] },
 });

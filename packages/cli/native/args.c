@@ -74,6 +74,11 @@ static int take_option(struct args *a, int argc, char **argv, int *i, int *fallb
     add_env(a, arg + 6);
   } else if ((strcmp(arg, "-n") == 0 || strcmp(arg, "--copies") == 0) && next && strcmp(next, "1") == 0) {
     (*i)++;
+  } else if (strcmp(arg, "--signing-key-file") == 0 && next) {
+    a->signing_key_file = next;
+    (*i)++;
+  } else if (starts_with(arg, "--signing-key-file=")) {
+    a->signing_key_file = arg + 19;
   } else if (strcmp(arg, "--copies=1") == 0) {
     /* one copy: the default */
   } else {
@@ -87,6 +92,7 @@ void parse_args(int argc, char **argv, struct args *a) {
   a->port = -1;
   a->env_count = 0;
   a->lazy_pages = 0;
+  a->signing_key_file = NULL;
   int fallback = 0, command = 0;
   if (argc < 2 || strcmp(argv[1], "restore") != 0) full_path("not a restore");
   for (int i = 2; i < argc; i++) {

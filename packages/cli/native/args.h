@@ -19,6 +19,7 @@ struct args {
   struct env_pair env[MAX_LIST];
   int env_count;
   int lazy_pages;
+  const char *signing_key_file; /* --signing-key-file, or NULL */
 };
 
 /* Fills `a` from `restore DIR [--port P] [--env K=V]... [--lazy-pages] [--copies 1]

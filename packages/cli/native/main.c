@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
   struct plan p;
   locate_plan(a.dir, image, plan_file, sizeof plan_file);
   parse_plan(read_plan(plan_file), &p);
-  check_plan_applies(&p, image, plan_file);
+  check_plan_applies(&p, image, plan_file, a.signing_key_file);
 
   struct copy copy;
   prepare_copy(&copy, &a, &p, started_epoch_ms);

@@ -118,6 +118,8 @@ static void take_record(char *line, int line_number, struct plan *p) {
   else if (strcmp(line, "kernel") == 0) p->kernel = value;
   else if (strcmp(line, "criu") == 0) p->criu = value;
   else if (strcmp(line, "kdat") == 0) p->kdat = value;
+  else if (strcmp(line, "signing-key") == 0) p->signing_key = value;
+  else if (strcmp(line, "cpu") == 0) p->cpu = value;
   else if (strcmp(line, "server-pid") == 0) p->server_pid = atol(value);
   else if (strcmp(line, "eager-arg") == 0) push(p->eager_args, &p->eager_arg_count, value);
   else if (strcmp(line, "lazy-arg") == 0) push(p->lazy_args, &p->lazy_arg_count, value);
@@ -142,7 +144,7 @@ void parse_plan(char *text, struct plan *p) {
     }
     take_record(line, line_number, p);
   }
-  if (!p->image || !p->kernel || !p->criu || !p->kdat || p->server_pid <= 0 || p->eager_arg_count == 0 ||
+  if (!p->image || !p->kernel || !p->criu || !p->kdat || !p->signing_key || !p->cpu || p->server_pid <= 0 || p->eager_arg_count == 0 ||
       p->lazy_arg_count == 0)
     full_path("launch plan incomplete");
 }
@@ -162,11 +164,48 @@ static int criu_on_path(char *out, size_t size) {
   return -1;
 }
 
-void check_plan_applies(const struct plan *p, const char *image, const char *plan_file) {
+/*
+ * The signing key that applies now, as the full path finds it (image/signing-key.ts): the one on
+ * the command line, else DEFROST_SIGNING_KEY_FILE, else /etc/defrost/signing-key when it exists
+ * (the full path checks its owner and mode); "-" for none. A host that added a key since the plan
+ * was written must not restore an unsigned image through it.
+ */
+static const char *signing_key_now(const char *key_file) {
+  if (key_file) return key_file;
+  const char *env = getenv("DEFROST_SIGNING_KEY_FILE");
+  if (env && *env) return env;
+  struct stat st;
+  return lstat("/etc/defrost/signing-key", &st) == 0 ? "/etc/defrost/signing-key" : "-";
+}
+
+/* fnv1a64 of the first processor's features line of /proc/cpuinfo, as cpuFeaturesLine() reads it. */
+static int cpu_hash(char *out, size_t size) {
+  FILE *f = fopen("/proc/cpuinfo", "re");
+  if (!f) return -1;
+  char line[8192];
+  int found = 0;
+  while (!found && fgets(line, sizeof line, f)) {
+    if (strncmp(line, "flags", 5) != 0 && strncmp(line, "Features", 8) != 0) continue;
+    const char *after = line + strcspn(line, " \t:");
+    if (*(after + strspn(after, " \t")) != ':') continue;
+    line[strcspn(line, "\n")] = '\0';
+    found = 1;
+  }
+  fclose(f);
+  snprintf(out, size, "%016llx", (unsigned long long)fnv1a64(found ? line : ""));
+  return 0;
+}
+
+void check_plan_applies(const struct plan *p, const char *image, const char *plan_file, const char *key_file) {
   if (strcmp(p->image, image) != 0) full_path("launch plan %s is for %s", plan_file, p->image);
   /* A reboot into another kernel may change what CRIU can restore: the full path re-checks it. */
   struct utsname host;
   if (uname(&host) != 0 || strcmp(host.release, p->kernel) != 0) full_path("the kernel is not %s", p->kernel);
   char criu[PATH_MAX];
   if (criu_on_path(criu, sizeof criu) != 0 || strcmp(criu, p->criu) != 0) full_path("criu on PATH is not %s", p->criu);
+  /* The key file's identity is one of the plan's checks: here, only which key applies. */
+  const char *key = signing_key_now(key_file);
+  if (strcmp(key, p->signing_key) != 0) full_path("the signing key is %s, the plan's is %s", key, p->signing_key);
+  char cpu[32];
+  if (cpu_hash(cpu, sizeof cpu) != 0 || strcmp(cpu, p->cpu) != 0) full_path("the CPU is not the one the plan was checked on");
 }

@@ -6,13 +6,15 @@
 
 #include "common.h"
 
-#define PLAN_FORMAT "defrost-launch-plan 1"
+#define PLAN_FORMAT "defrost-launch-plan 2"
 /* Larger than any plan defrost writes; bounds what is read from the cache. */
 #define MAX_PLAN_BYTES (1 << 20)
 
 /* A parsed plan. Every string points into the plan's text (unescaped in place). */
 struct plan {
   const char *image, *kernel, *criu, *kdat;
+  const char *signing_key; /* the key file the signature was checked with, or "-" */
+  const char *cpu;         /* fnv1a64 (hex) of /proc/cpuinfo's features line */
   long server_pid;
   const char *eager_args[MAX_LIST], *lazy_args[MAX_LIST], *eager_env[MAX_LIST], *lazy_env[MAX_LIST];
   int eager_arg_count, lazy_arg_count, eager_env_count, lazy_env_count;
@@ -30,8 +32,9 @@ char *read_plan(const char *path);
  * first changed file, unknown record or missing one. */
 void parse_plan(char *text, struct plan *p);
 
-/* Hands over unless the plan was written for `image`, this kernel and the criu on PATH. */
-void check_plan_applies(const struct plan *p, const char *image, const char *plan_file);
+/* Hands over unless the plan was written for `image`, this kernel, the criu on PATH, this CPU,
+ * and the signing key that applies now (`key_file`: --signing-key-file, or NULL). */
+void check_plan_applies(const struct plan *p, const char *image, const char *plan_file, const char *key_file);
 
 /* As fileIdentity() in packages/core/src/cache.ts: dev:ino:size:mtimeNs:ctimeNs. -1 (errno set)
  * when `path` cannot be stat'ed. */

@@ -88,7 +88,7 @@ static void open_descriptors(struct copy *c, const char *image, const char *sett
   if (c->settings_fd >= 0) close(c->settings_fd);
   c->settings_fd = open(c->settings_file, O_RDONLY | O_CLOEXEC);
   if (!ok || c->settings_fd < 0 || c->image_fd < 0 || c->null_fd < 0 || c->output_fd < 0 ||
-      pipe2(c->control, O_CLOEXEC) != 0) {
+      pipe2(c->control, O_CLOEXEC) != 0 || pipe2(c->janitor, O_CLOEXEC) != 0) {
     int saved = errno;
     remove_tree(c->work);
     full_path("cannot prepare the restore in %s: %s", c->work, strerror(saved));
@@ -141,7 +141,8 @@ void spawn_copy(struct copy *c) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    const int sources[FD_COUNT] = {c->null_fd, c->output_fd, c->output_fd, 1, 2, c->settings_fd, c->control[1], c->image_fd};
+    const int sources[FD_COUNT] = {c->null_fd,      c->output_fd,  c->output_fd, 1, 2, c->settings_fd,
+                                   c->control[1], c->image_fd, c->janitor[0]};
     arrange_descriptors(sources);
     execvpe(c->command[0], c->command, c->env);
     _exit(127);
@@ -149,6 +150,7 @@ void spawn_copy(struct copy *c) {
   int saved_errno = errno;
   close(c->settings_fd);
   close(c->control[1]);
+  close(c->janitor[0]);
   close(c->image_fd);
   close(c->null_fd);
   close(c->output_fd);

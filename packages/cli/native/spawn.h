@@ -9,7 +9,7 @@
 #include "plan.h"
 
 /* Descriptor layout of the restore command (inheritedDescriptors() in criu-restore-command.ts). */
-enum { FD_STDOUT = 3, FD_STDERR = 4, FD_SETTINGS = 5, FD_CONTROL = 6, FD_IMAGES = 7, FD_COUNT = 8 };
+enum { FD_STDOUT = 3, FD_STDERR = 4, FD_SETTINGS = 5, FD_CONTROL = 6, FD_IMAGES = 7, FD_JANITOR = 8, FD_COUNT = 9 };
 
 struct copy {
   char work[PATH_MAX]; /* the copy's private directory: CRIU's log, the settings */
@@ -17,6 +17,9 @@ struct copy {
   char kdat_env[PATH_MAX + 32];
   int settings_fd, image_fd, null_fd, output_fd;
   int control[2]; /* the copy writes its events to [1]; the supervisor reads [0] */
+  /* The command's janitor reads [0] and removes the private directory at end-of-file, i.e. once
+   * this process is gone however it went (SIGKILL included); [1] stays open here until then. */
+  int janitor[2];
   char **command, **env;
   pid_t pid;
 };

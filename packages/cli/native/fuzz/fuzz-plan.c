@@ -5,14 +5,15 @@
  * The input is a plan file in which these tokens stand for the fixture made at start-up, so that
  * a plan can be accepted at all and mutations of a valid one stay close to valid:
  *   @IMAGE@  the image directory (its real path)   @KERNEL@  uname -r   @CRIU@  the criu on PATH
+ *   @CPU@  fnv1a64 of /proc/cpuinfo's features line (computed here, independently of plan.c)
  *   @PATHn@ and @IDn@  fixture file n and its current identity (0 the image directory, 1 its
  *   defrost.json, 2 a pages file, 3 criu)
  *
  * What must hold (FUZZ_FAIL aborts, and libFuzzer saves the input):
  *  - no crash, leak or undefined behaviour (ASan, LSan, UBSan), no hang (libFuzzer's -timeout);
  *  - a plan is accepted only when it is whole: the format line first, every line ended by a
- *    newline, every record known, image, kernel, criu, kdat, server-pid, an eager and a lazy
- *    argument present, and every `check` record in the file names the current identity of its
+ *    newline, every record known, image, kernel, criu, kdat, signing-key, cpu, server-pid, an eager
+ *    and a lazy argument present, and every `check` record in the file names the current identity of its
  *    file, computed here from the bytes as written (a NUL byte hides nothing from this check);
  *  - a modified image is never accepted: once a fixture file that an accepted plan checks is
  *    rewritten with the very same bytes (only its mtime and ctime change), the plan is refused.
@@ -39,6 +40,7 @@ static struct {
   char criu[PATH_MAX];
   char plan_file[PATH_MAX];
   char kernel[sizeof ((struct utsname *)0)->release];
+  char cpu[32];
   char paths[FIXTURE_FILES][PATH_MAX];
   char ids[FIXTURE_FILES][160];
 } fx;
@@ -51,6 +53,25 @@ static int current_identity(const char *path, char *out, size_t size) {
            (long long)st.st_size, (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
            (long long)st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec);
   return 0;
+}
+
+/* The oracle's CPU hash: FNV-1a 64 of the first line of /proc/cpuinfo that starts with "flags" or
+ * "Features" followed by blanks and a colon (cpuFeaturesLine() in packages/core/src/image/cpu.ts). */
+static void cpu_features_hash(char *out, size_t size) {
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  char line[8192] = "";
+  int found = 0;
+  while (f && !found && fgets(line, sizeof line, f)) {
+    size_t word = strncmp(line, "flags", 5) == 0 ? 5 : strncmp(line, "Features", 8) == 0 ? 8 : 0;
+    size_t blanks = word ? strspn(line + word, " \t") : 0;
+    found = word && line[word + blanks] == ':';
+  }
+  if (f) fclose(f);
+  if (!found) line[0] = '\0';
+  line[strcspn(line, "\n")] = '\0';
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char *s = line; *s; s++) hash = (hash ^ (unsigned char)*s) * 0x100000001b3ULL;
+  snprintf(out, size, "%016llx", (unsigned long long)hash);
 }
 
 static void refresh_identities(void) {
@@ -106,6 +127,9 @@ static void make_fixture(void) {
   struct utsname host;
   if (uname(&host) != 0) FUZZ_FAIL("uname: %s", strerror(errno));
   snprintf(fx.kernel, sizeof fx.kernel, "%s", host.release);
+  cpu_features_hash(fx.cpu, sizeof fx.cpu);
+  /* No signing key applies to the fixture: plans must say "signing-key -". */
+  unsetenv("DEFROST_SIGNING_KEY_FILE");
   refresh_identities();
 }
 
@@ -131,9 +155,9 @@ static void put(struct bytes *b, const void *s, size_t n) {
 
 /* What the token at `at` stands for, and its length; NULL when no token starts there. */
 static const char *token_at(const uint8_t *at, size_t left, size_t *length) {
-  static const char *const fixed[] = {"@IMAGE@", "@KERNEL@", "@CRIU@"};
-  const char *values[] = {fx.image, fx.kernel, fx.criu};
-  for (int i = 0; i < 3; i++) {
+  static const char *const fixed[] = {"@IMAGE@", "@KERNEL@", "@CRIU@", "@CPU@"};
+  const char *values[] = {fx.image, fx.kernel, fx.criu, fx.cpu};
+  for (int i = 0; i < 4; i++) {
     *length = strlen(fixed[i]);
     if (left >= *length && !memcmp(at, fixed[i], *length)) return values[i];
   }
@@ -175,7 +199,7 @@ static int accepted_now(void) {
   }
   text = read_plan(fx.plan_file);
   parse_plan(text, &p);
-  check_plan_applies(&p, fx.image, fx.plan_file);
+  check_plan_applies(&p, fx.image, fx.plan_file, NULL);
   free(text);
   return 1;
 }
@@ -198,8 +222,9 @@ static void check_record(const char *value, size_t n, size_t line) {
 
 /* The oracle: what a plan must be to be run, read from the bytes as written. */
 static void check_whole(const char *text, size_t length) {
-  static const char *const keys[] = {"image", "kernel", "criu", "kdat", "server-pid", "eager-arg", "lazy-arg", "eager-env", "lazy-env"};
-  enum { KEYS = sizeof keys / sizeof *keys, REQUIRED = 7 };
+  static const char *const keys[] = {"image",     "kernel",    "criu",     "kdat",      "signing-key", "cpu",
+                                     "server-pid", "eager-arg", "lazy-arg", "eager-env", "lazy-env"};
+  enum { KEYS = sizeof keys / sizeof *keys, REQUIRED = 9 };
   int seen[KEYS] = {0};
   if (length == 0 || text[length - 1] != '\n') FUZZ_FAIL("accepted a plan whose last line has no newline");
   size_t line = 0;

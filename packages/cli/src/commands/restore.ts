@@ -92,7 +92,9 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
   }
   const absDir = resolve(args.dir);
   const env = await restoreEnv(args.envFile, args.env);
-  const signingKey = (await signingKeyFor(args.signingKeyFile, io.env))?.key;
+  // The key given, else the host's: either way a signature is then required.
+  const key = await signingKeyFor(args.signingKeyFile, io.env);
+  const signingKey = key?.key;
   const s = stylesFor(colorEnabled(io.stderr, io.env));
 
   // Signals that arrive while restoring are passed on once the copies run.
@@ -109,7 +111,8 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
     const options = {
       env,
       ...(args.port !== undefined ? { port: args.port } : {}),
-      ...(signingKey !== undefined ? { signingKey, requireSignature: true } : {}),
+      // As a file, so that the launch plan can record which key it was checked with.
+      ...(key ? { signingKeyFile: key.keyFile, requireSignature: true } : {}),
       ...(args.lazyPages
         ? { lazyPages: true, onWarning: (message: string) => printWarning(io, message) }
         : {}),
@@ -131,7 +134,7 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
       }
       // One copy restored with the defaults leaves a launch plan: the next start skips Node.
       // Not for a REF: the native launcher only takes directories.
-      const recordLaunchPlan = args.copies === 1 && signingKey === undefined && !fromRegistry;
+      const recordLaunchPlan = args.copies === 1 && !fromRegistry;
       attempts = await Promise.allSettled(
         Array.from({ length: args.copies }, (_, copy) =>
           restore(imageDir, { ...options, copy, skipVerify, recordLaunchPlan }),

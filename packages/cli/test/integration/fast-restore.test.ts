@@ -5,6 +5,7 @@
  * --port/--env, signals, exit status, cleanup). A changed image, an untrusted cache or a plan
  * that fails all end in the full path, which restores anyway.
  */
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,10 +36,11 @@ const restoredPids = new Set<number>();
 /** `defrost restore` through the installed command, with its path choice printed. */
 async function restoreViaBin(
   args: readonly string[] = [],
+  o: { readonly image?: string; readonly env?: Record<string, string> } = {},
 ): Promise<{ cli: RunningCli; pid: number; path: string }> {
-  const cli = startCli(['restore', image, ...args], {
+  const cli = startCli(['restore', o.image ?? image, ...args], {
     viaBin: true,
-    env: { DEFROST_DEBUG: '1', DEFROST_CACHE_DIR: cache, TMPDIR: restoreTmp },
+    env: { DEFROST_DEBUG: '1', DEFROST_CACHE_DIR: cache, TMPDIR: restoreTmp, ...o.env },
   });
   const m = await cli.waitFor(/defrost: restored .* in \d+ ms \(pid (\d+)\)/);
   const pid = Number(m[1]);
@@ -47,6 +49,15 @@ async function restoreViaBin(
   const path =
     [...cli.stderr().matchAll(/defrost: debug: ((?:fast|full) path[^\n]*)/g)].at(-1)?.[1] ?? '(none)';
   return { cli, pid, path };
+}
+
+/** Polls `check` for up to 5 s. */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
 }
 
 async function stopWithSigterm(cli: RunningCli, pid: number): Promise<number | null> {
@@ -87,7 +98,7 @@ describe('defrost restore: the fast path', () => {
     expect(await stopWithSigterm(cli, pid)).toBe(42);
     const plan = launchPlanFile(image, cache);
     expect((await stat(plan)).mode & 0o777).toBe(0o600);
-    expect(await readFile(plan, 'utf8')).toMatch(/^defrost-launch-plan 1\nimage /);
+    expect(await readFile(plan, 'utf8')).toMatch(/^defrost-launch-plan 2\nimage /);
   });
 
   it('the next restore runs the plan without Node: state intact, SIGTERM forwarded, status back', async () => {
@@ -136,11 +147,8 @@ describe('defrost restore: the fast path', () => {
     cli.child.kill('SIGKILL');
     await cli.exited;
     expect(await waitGone(pid)).toBe(true);
-    // What SIGKILL cannot clean up: the copy's private directory (logs only; settings are unlinked).
-    for (const left of await readdir(restoreTmp)) {
-      expect(await readdir(join(restoreTmp, left))).not.toContain('settings.json');
-      await rm(join(restoreTmp, left), { recursive: true, force: true });
-    }
+    // Nothing of the restorer ran after SIGKILL: its janitor removed the copy's private directory.
+    expect(await eventually(async () => (await readdir(restoreTmp)).length === 0)).toBe(true);
   });
 
   it('--lazy-pages: the plan restores lazily as well', async () => {
@@ -200,6 +208,63 @@ describe('defrost restore: the fast path', () => {
     expect(await stopWithSigterm(cli, pid)).toBe(42);
     // The full path wrote a whole plan again.
     expect(await readFile(plan, 'utf8')).not.toContain('\0');
+  });
+
+  it('a signed image takes the fast path while the key that applies is the one it was checked with', async () => {
+    const signed = join(work, 'signed');
+    const key = join(work, 'host.key');
+    await writeFile(key, randomBytes(32), { mode: 0o600 });
+    const env = { DEFROST_SIGNING_KEY_FILE: key };
+    const made = await runCli(['checkpoint', '--image', signed, '--', process.execPath, APP], {
+      cwd: FIXTURES,
+      env,
+    });
+    expect(made.code, made.stderr).toBe(0);
+    const first = await restoreViaBin([], { image: signed, env });
+    expect(first.path).toMatch(/^full path: no launch plan/);
+    expect(await stopWithSigterm(first.cli, first.pid)).toBe(42);
+    const plan = await readFile(launchPlanFile(signed, cache), 'utf8');
+    expect(plan).toContain(`\nsigning-key ${key}\n`);
+    const second = await restoreViaBin([], { image: signed, env });
+    expect(second.path).toMatch(/^fast path/);
+    expect(await stopWithSigterm(second.cli, second.pid)).toBe(42);
+    // Without the key the host policy is gone: the full path decides (and accepts: no key, no policy).
+    const without = await restoreViaBin([], { image: signed });
+    expect(without.path).toBe(`full path: the signing key is -, the plan's is ${key}`);
+    expect(await stopWithSigterm(without.cli, without.pid)).toBe(42);
+  });
+
+  it('a host that starts requiring signatures never restores an unsigned image through an old plan', async () => {
+    const warm = await restoreViaBin();
+    expect(await stopWithSigterm(warm.cli, warm.pid)).toBe(42);
+    expect(await readFile(launchPlanFile(image, cache), 'utf8')).toContain('\nsigning-key -\n');
+    const key = join(work, 'new-host.key');
+    await writeFile(key, randomBytes(32), { mode: 0o600 });
+    const refused = await runCli(['restore', image], {
+      viaBin: true,
+      env: {
+        DEFROST_DEBUG: '1',
+        DEFROST_CACHE_DIR: cache,
+        TMPDIR: restoreTmp,
+        DEFROST_SIGNING_KEY_FILE: key,
+      },
+    });
+    expect(refused.stderr).toContain(`full path: the signing key is ${key}, the plan's is -`);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('not signed');
+  });
+
+  it('a plan checked on another CPU goes to the full path', async () => {
+    const warm = await restoreViaBin();
+    expect(await stopWithSigterm(warm.cli, warm.pid)).toBe(42);
+    const planFile = launchPlanFile(image, cache);
+    const plan = await readFile(planFile, 'utf8');
+    await writeFile(planFile, plan.replace(/\ncpu [0-9a-f]{16}\n/, '\ncpu 0000000000000000\n'), {
+      mode: 0o600,
+    });
+    const other = await restoreViaBin();
+    expect(other.path).toBe('full path: the CPU is not the one the plan was checked on');
+    expect(await stopWithSigterm(other.cli, other.pid)).toBe(42);
   });
 
   it('a cache directory others can write to is not trusted', async () => {

@@ -35,6 +35,15 @@ export function parseCpuFeatures(cpuinfo: string, arch: string = process.arch): 
   return [...new Set(features.split(/\s+/).filter(Boolean))].sort();
 }
 
+/**
+ * The line of /proc/cpuinfo that lists the first processor's features, as it is: the native
+ * launcher compares a hash of it with the one its launch plan recorded, so that a host whose CPU
+ * changed (a VM moved to other hardware) goes through the full check again.
+ */
+export function cpuFeaturesLine(cpuinfo: string): string {
+  return /^(?:flags|Features)\s*:.*$/m.exec(cpuinfo)?.[0] ?? '';
+}
+
 export async function currentCpuFeatures(cpuinfoPath = '/proc/cpuinfo'): Promise<string[]> {
   return parseCpuFeatures(await readFile(cpuinfoPath, 'utf8'));
 }

@@ -75,6 +75,24 @@ const PRELUDE = [
   '"$@"',
 ].join('\n');
 
+/**
+ * Runs first, outside the namespace: leaves a janitor behind that removes the copy's private
+ * directory once the restorer is gone, however it went (SIGKILL included, when nothing of the
+ * restorer runs any more). The janitor waits for end-of-file on descriptor 8, whose other end
+ * only the restorer holds; a restorer that ends normally removes the directory itself and closes
+ * its end, and the janitor finds nothing left to do. It keeps none of the copy's descriptors:
+ * the restorer learns that the copy is gone from their end-of-file too.
+ */
+const JANITOR = [
+  'dir=$1; shift',
+  '(trap \'\' INT TERM HUP; read -r _ <&8; rm -rf -- "$dir") </dev/null >/dev/null 2>&1 3>&- 4>&- 5<&- 6>&- 7<&- &',
+  'exec 8<&-',
+  'exec "$@"',
+].join('\n');
+
+/** The descriptor of the restore command whose other end the restorer holds (see JANITOR). */
+export const JANITOR_FD = 8;
+
 /** Exit status of the prelude when the lazy-pages daemon did not start. */
 export const LAZY_DAEMON_FAILED = 90;
 
@@ -115,8 +133,13 @@ export function restoreCommand(input: RestoreCommandInput): RestoreCommand {
   if (input.lazyPages) criuArgs.push('--lazy-pages');
   criuArgs.push('--exec-cmd', '--', 'perl', '-e', REAPER, String(input.serverPid));
   return {
-    file: 'setpriv',
+    file: '/bin/sh',
     args: [
+      '-c',
+      JANITOR,
+      'defrost-janitor',
+      input.workDir,
+      'setpriv',
       '--pdeathsig',
       'KILL',
       'unshare',

@@ -21,6 +21,11 @@
  *   criu <path>                      what `criu` resolved to on PATH (must resolve the same)
  *   check <identity> <path>          one per file: image files, manifest, node, criu, action script
  *   kdat <path>                      CRIU's kernel-feature cache: loaded when present, else saved
+ *   signing-key <path> | -           the key the image's signature was checked with (its identity
+ *                                    is a `check`), or none; the launcher finds the key that
+ *                                    applies now (--signing-key-file, DEFROST_SIGNING_KEY_FILE,
+ *                                    /etc/defrost/signing-key) and must find the same
+ *   cpu <fnv1a64>                    hash of the CPU features line of /proc/cpuinfo (image/cpu.ts)
  *   server-pid <pid>                 the frozen server's PID inside its namespace
  *   eager-arg <arg> / lazy-arg <arg> the restore command, one argument per line, `@WORK@` standing
  *                                    for the copy's private directory
@@ -34,10 +39,11 @@ import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { release } from 'node:os';
 import { basename, join } from 'node:path';
 import { cacheDir, fileIdentity, pruneCache, writeCacheFile } from '../cache.js';
+import { cpuFeaturesLine } from '../image/cpu.js';
 import { type ImageManifest, MANIFEST_FILE } from '../image/manifest.js';
 import { ACTION_SCRIPT, inheritedDescriptors, restoreCommand } from './criu-restore-command.js';
 
-export const LAUNCH_PLAN_FORMAT = 'defrost-launch-plan 1';
+export const LAUNCH_PLAN_FORMAT = 'defrost-launch-plan 2';
 /** Stands for the copy's private directory in a plan's arguments and variables. */
 export const WORK_PLACEHOLDER = '@WORK@';
 /** CRIU log level of plans (the same as restore()'s default). */
@@ -67,6 +73,8 @@ export interface LaunchPlanInput {
   readonly kdatFile: string;
   /** The node binary whose hash matched the manifest's. */
   readonly nodePath: string;
+  /** The key file the signature was checked with (a host policy or --signing-key-file), if any. */
+  readonly signingKeyFile?: string | undefined;
 }
 
 /** A path goes into a plan as it is (the native launcher compares and opens it verbatim). */
@@ -109,6 +117,7 @@ export async function launchPlanText(
     manifest.node.execPath,
     input.criuPath,
     actionScript,
+    ...(input.signingKeyFile ? [input.signingKeyFile] : []),
   ];
   const lines = [
     LAUNCH_PLAN_FORMAT,
@@ -117,6 +126,8 @@ export async function launchPlanText(
     `criu ${input.criuPath}`,
     ...(await Promise.all(checked.map(async (path) => `check ${await fileIdentity(path)} ${path}`))),
     `kdat ${input.kdatFile}`,
+    `signing-key ${input.signingKeyFile ?? '-'}`,
+    `cpu ${fnv1a64(cpuFeaturesLine(await readFile('/proc/cpuinfo', 'utf8')))}`,
     `server-pid ${manifest.process.pid}`,
   ];
   for (const [variant, lazy] of [

@@ -1,29 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { closeSync, constants, openSync } from 'node:fs';
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readLogExcerpt } from '../criu/log.js';
 import { requireCriuBinary } from '../criu/version.js';
-import { type ControlEvent, parseControlEvents, type RestoreSettings } from '../dump/control.js';
 import { CriuUnavailableError, type DefrostError, RestoreError } from '../errors.js';
 import { currentHostFacts, type ImageManifest, verifyImage } from '../image/index.js';
 import { resolveSigningKey } from '../image/signing-key.js';
 import { emitProcessWarning } from '../image/warning.js';
 import { findOnPath } from '../process/find-executable.js';
 import { signalPid, stopPid, waitForPidGone } from '../process/pid.js';
-import {
-  ACTION_SCRIPT,
-  exitStatusOf,
-  inheritedDescriptors,
-  LAZY_DAEMON_FAILED,
-  restoreCommand,
-} from './criu-restore-command.js';
-import { type KdatCachePaths, kdatCachePaths } from './kdat-cache.js';
+import { type LaunchedCopy, launchCopy } from './copy.js';
+import { inheritedDescriptors } from './criu-restore-command.js';
+import { kdatCachePaths } from './kdat-cache.js';
 import { writeLaunchPlan } from './launch-plan.js';
 
 export interface RestoreOptions {
@@ -37,6 +25,8 @@ export interface RestoreOptions {
    * Default: the host's key (DEFROST_SIGNING_KEY_FILE, or /etc/defrost/signing-key when it exists:
    * image/signing-key.ts), which then makes a signature required; none when the host has none. */
   readonly signingKey?: Buffer | string;
+  /** The key as a file (image/signing-key.ts): what a launch plan can record and check. */
+  readonly signingKeyFile?: string;
   readonly requireSignature?: boolean;
   /** Descriptors the restored server writes to (default: this process's stdout and stderr). */
   readonly stdout?: number;
@@ -75,12 +65,6 @@ export interface RestoreTimings {
   readonly lazyPages: boolean;
 }
 
-/** CRIU stamps log lines with seconds since its start: "(00.081329) Restore finished successfully". */
-export function criuRestoreMsFromLog(log: string): number | undefined {
-  const m = /^\((\d+)\.(\d+)\) Restore finished successfully/m.exec(log);
-  return m ? Number(m[1]) * 1000 + Number(`0.${m[2]}`) * 1000 : undefined;
-}
-
 export interface ServerExit {
   /** Exit status as a shell reports it (128+N for signal N). */
   readonly status: number;
@@ -106,11 +90,13 @@ export interface RestoredServer {
   stop(graceMs?: number): Promise<ServerExit>;
 }
 
-/** Whether a restore with these options is the one a launch plan replays (every default). */
+/**
+ * Whether a restore with these options is the one a launch plan replays: every default, and a
+ * signing key only as a file (the plan records which one, the native launcher checks it).
+ */
 function plannable(o: RestoreOptions): boolean {
   return (
     o.signingKey === undefined &&
-    !o.requireSignature &&
     !o.skipVerify &&
     o.criuBinary === undefined &&
     (o.logLevel ?? 4) === 4 &&
@@ -153,14 +139,6 @@ async function serverPidOf(launcherPid: number, frozenPid: number): Promise<numb
   return undefined;
 }
 
-function collect(stream: Readable | null): () => string {
-  let text = '';
-  stream?.setEncoding('utf8').on('data', (chunk: string) => {
-    text = (text + chunk).slice(-16_384);
-  });
-  return () => text;
-}
-
 /** The programs every restore runs (criu-restore-command.ts), found on PATH before anything starts. */
 const RESTORE_TOOLS = ['setpriv', 'unshare', 'perl'] as const;
 
@@ -192,11 +170,13 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
   });
   await requireRestoreTools();
   let warned = false;
-  const hostKey = options.signingKey === undefined ? await resolveSigningKey(undefined) : undefined;
-  const signingKey = options.signingKey ?? hostKey?.key;
+  // A key given as bytes, else the key file given, else the host's (which makes it required).
+  const keyFile =
+    options.signingKey === undefined ? await resolveSigningKey(options.signingKeyFile) : undefined;
+  const signingKey = options.signingKey ?? keyFile?.key;
   const manifest = await verifyImage(dir, {
     ...(signingKey !== undefined ? { signingKey } : {}),
-    requireSignature: (options.requireSignature ?? false) || hostKey !== undefined,
+    requireSignature: (options.requireSignature ?? false) || keyFile !== undefined,
     host: { ...(await currentHostFacts()), criuVersion: criu.version.text },
     skipHashes: options.skipVerify ?? false,
     onWarning: (w) => {
@@ -214,7 +194,7 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
     );
   }
   const kdat = options.kdatCache === false ? undefined : await kdatCachePaths(criu.version.text);
-  const launch = (lazyPages: boolean): Promise<Launched> =>
+  const launch = (lazyPages: boolean): Promise<LaunchedCopy> =>
     launchCopy({
       dir,
       inherit,
@@ -223,9 +203,16 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
       kdat,
       lazyPages,
       startedAtEpochMs,
-      options,
+      env: options.env ?? {},
+      port: options.port,
+      copy: options.copy ?? 0,
+      stdout: options.stdout ?? 1,
+      stderr: options.stderr ?? 2,
+      logLevel: options.logLevel ?? 4,
+      readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+      lazyPagesDaemon: options.lazyPagesDaemon,
     });
-  let launched: Launched;
+  let launched: LaunchedCopy;
   if (options.lazyPages) {
     try {
       launched = await launch(true);
@@ -241,14 +228,14 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
   const { child, exited, launcherPid, restoreId, hooksMs, launchToReadyMs, criuMs, lazyPages } = launched;
   const readyMs = performance.now() - started;
   const kdatFile = kdat?.load ?? kdat?.save;
-  // A host key is a policy the native launcher cannot check yet: such restores keep to this path.
-  if (options.recordLaunchPlan && !warned && kdatFile && plannable(options) && hostKey === undefined) {
+  if (options.recordLaunchPlan && !warned && kdatFile && plannable(options)) {
     await writeLaunchPlan({
       imageDir: dir,
       manifest,
       criuPath: criu.path,
       kdatFile,
       nodePath: process.execPath,
+      signingKeyFile: keyFile?.keyFile,
     });
   }
   const timings: RestoreTimings = { checksMs, launchToReadyMs, criuMs, lazyPages };
@@ -284,153 +271,5 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
       await waitForPidGone(launcherPid, 10_000);
       return exit;
     },
-  };
-}
-
-interface LaunchInput {
-  readonly dir: string;
-  readonly inherit: readonly { fd: number; key: string }[];
-  readonly serverPid: number;
-  readonly criuPath: string;
-  readonly kdat: KdatCachePaths | undefined;
-  readonly lazyPages: boolean;
-  readonly startedAtEpochMs: number;
-  readonly options: RestoreOptions;
-}
-
-interface Launched {
-  readonly child: ChildProcess;
-  readonly exited: Promise<ServerExit>;
-  readonly launcherPid: number;
-  readonly restoreId: string;
-  readonly hooksMs: number;
-  readonly launchToReadyMs: number;
-  readonly criuMs: number | undefined;
-  readonly lazyPages: boolean;
-}
-
-/** One attempt: spawn the namespace with CRIU in it and wait for the copy to report ready. */
-async function launchCopy(input: LaunchInput): Promise<Launched> {
-  const { options } = input;
-  const launched = performance.now();
-  const restoreId = randomUUID();
-  const privateDir = await mkdtemp(join(tmpdir(), 'defrost-restore-'));
-  const logFile = join(privateDir, 'restore.log');
-  const actionScript = join(privateDir, 'action.sh');
-  await writeFile(actionScript, ACTION_SCRIPT, { mode: 0o700 });
-  const settings: RestoreSettings = {
-    restoreId,
-    startedAtEpochMs: input.startedAtEpochMs,
-    env: options.env ?? {},
-    copy: options.copy ?? 0,
-    ...(options.port !== undefined ? { port: options.port } : {}),
-  };
-  // Settings may hold secrets: written 0600 in a 0700 dir, unlinked as soon as CRIU holds the fd.
-  const settingsFile = join(privateDir, 'settings.json');
-  await writeFile(settingsFile, JSON.stringify(settings), { mode: 0o600 });
-  const settingsFd = openSync(settingsFile, 'r');
-  const imageDirFd = openSync(input.dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  const command = restoreCommand({
-    imageDir: input.dir,
-    workDir: privateDir,
-    actionScript,
-    logLevel: options.logLevel ?? 4,
-    serverPid: input.serverPid,
-    inherit: input.inherit,
-    criuBinary: input.criuPath,
-    ...(input.kdat ? { kdat: input.kdat } : {}),
-    lazyPages: input.lazyPages,
-  });
-  let child: ChildProcess;
-  try {
-    child = spawn(command.file, command.args, {
-      env: {
-        ...process.env,
-        ...command.env,
-        ...(options.lazyPagesDaemon ? { DEFROST_LAZY_DAEMON: options.lazyPagesDaemon } : {}),
-      },
-      stdio: [
-        'ignore',
-        'pipe',
-        'pipe',
-        options.stdout ?? 1,
-        options.stderr ?? 2,
-        settingsFd,
-        'pipe',
-        imageDirFd,
-      ],
-    });
-  } finally {
-    closeSync(settingsFd);
-    closeSync(imageDirFd);
-    await unlink(settingsFile).catch(() => undefined);
-  }
-  const criuOutput = collect(child.stdout);
-  const criuErrors = collect(child.stderr);
-  // Settles only once the copy's private directory (logs, sockets) is gone: a restorer that exits
-  // right after its server must not leave it behind.
-  const exited = new Promise<ServerExit>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      const exit = { status: exitStatusOf(code, signal) };
-      rm(privateDir, { recursive: true, force: true }).then(
-        () => resolveExit(exit),
-        () => resolveExit(exit),
-      );
-    });
-  });
-  const launcherPid = child.pid ?? -1;
-
-  const failWith = async (message: string, step: string): Promise<never> => {
-    const log = await readLogExcerpt(logFile);
-    if (child.exitCode === null) await stopPid(launcherPid, 1_000);
-    await exited;
-    await waitForPidGone(launcherPid, 5_000);
-    const spoken = `${criuErrors()}${criuOutput()}`.trim();
-    throw new RestoreError(
-      `${message}${spoken ? `\n  criu: ${spoken.split('\n').slice(-3).join('\n  criu: ')}` : ''}`,
-      {
-        step,
-        log: { logFile: undefined, lines: log.lines },
-      },
-    );
-  };
-
-  const timeoutMs = options.readyTimeoutMs ?? 30_000;
-  const event = await new Promise<ControlEvent | { event: 'exit'; status: number } | { event: 'timeout' }>(
-    (resolveEvent) => {
-      const control = (child.stdio as unknown as Readable[])[6]!;
-      let buffered = '';
-      control.setEncoding('utf8').on('data', (chunk: string) => {
-        buffered += chunk;
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        const [first] = parseControlEvents(lines.join('\n'));
-        if (first) resolveEvent(first);
-      });
-      exited.then((exit) => resolveEvent({ event: 'exit', status: exit.status }));
-      setTimeout(() => resolveEvent({ event: 'timeout' }), timeoutMs).unref();
-    },
-  );
-  if (event.event === 'exit') {
-    const why =
-      event.status === LAZY_DAEMON_FAILED
-        ? 'the lazy-pages daemon did not start'
-        : `criu restore failed (exit status ${event.status})`;
-    return failWith(`cannot restore ${input.dir}: ${why}`, input.lazyPages ? 'lazy-pages' : 'criu');
-  }
-  if (event.event === 'timeout')
-    return failWith(`restored server did not report ready within ${timeoutMs} ms`, 'ready');
-  if (event.event === 'failed')
-    return failWith(`the restored server failed while resuming: ${event.message}`, 'hooks');
-  const criuMs = criuRestoreMsFromLog(await readFile(logFile, 'utf8').catch(() => ''));
-  return {
-    child,
-    exited,
-    launcherPid,
-    restoreId,
-    hooksMs: event.hooksMs,
-    launchToReadyMs: performance.now() - launched,
-    criuMs,
-    lazyPages: input.lazyPages,
   };
 }

@@ -121,8 +121,12 @@ describe('the restore command', () => {
         { fd: 7, key: 'tmp/.img.partial' },
       ],
     });
-    expect(file).toBe('setpriv');
-    expect(args.slice(0, 7)).toEqual([
+    // First a shell that leaves the janitor of the private directory behind, then the namespace.
+    expect(file).toBe('/bin/sh');
+    expect(args[1]).toContain('read -r _ <&8; rm -rf -- "$dir"');
+    expect(args.slice(2, 4)).toEqual(['defrost-janitor', '/tmp/r']);
+    expect(args.slice(4, 12)).toEqual([
+      'setpriv',
       '--pdeathsig',
       'KILL',
       'unshare',

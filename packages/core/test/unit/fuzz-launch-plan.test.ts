@@ -34,6 +34,8 @@ const KEYS = [
   'criu',
   'check',
   'kdat',
+  'signing-key',
+  'cpu',
   'server-pid',
   'eager-arg',
   'lazy-arg',

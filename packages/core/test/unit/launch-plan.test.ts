@@ -115,7 +115,10 @@ describe('launch plans', () => {
       expect(checks.get(f)).toBe(await fileIdentity(f));
     expect(checks.get(action)).toBe(await fileIdentity(action));
     const eager = get('eager-arg');
-    expect(eager.slice(0, 3)).toEqual(['setpriv', '--pdeathsig', 'KILL']);
+    expect(eager[0]).toBe('/bin/sh');
+    expect(eager.slice(3, 8)).toEqual(['defrost-janitor', '@WORK@', 'setpriv', '--pdeathsig', 'KILL']);
+    expect(get('signing-key')).toEqual(['-']);
+    expect(get('cpu')).toEqual([expect.stringMatching(/^[0-9a-f]{16}$/)]);
     expect(eager).toContain('@WORK@/restore.log');
     expect(eager).not.toContain('--lazy-pages');
     expect(get('lazy-arg')).toContain('--lazy-pages');
