@@ -3,8 +3,8 @@
  * writes real version ranges for `workspace:^`), then installed from the tarballs into a fresh
  * project outside the monorepo with npm, pnpm or yarn classic.
  */
-import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,11 +83,30 @@ export function userEnv(caches: string): NodeJS.ProcessEnv {
   return env;
 }
 
-/** arethetypeswrong's command line (a devDependency of this package) on a tarball. */
-export function attw(tarball: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Run> {
+/** What arethetypeswrong reports on a tarball: where a resolution failed or found wrong types. */
+export interface TypesProblem {
+  readonly kind: string;
+  readonly entrypoint: string;
+  readonly resolutionKind: string;
+}
+
+/**
+ * arethetypeswrong's command line (a devDependency of this package) on a tarball. Its JSON goes
+ * to a file: written to a pipe, a large report is cut short when attw exits.
+ */
+export async function attw(tarball: string, args: readonly string[], env: NodeJS.ProcessEnv) {
   const manifest = own.resolve('@arethetypeswrong/cli/package.json');
   const { bin } = own(manifest) as { bin: { attw: string } };
-  return run(process.execPath, [join(dirname(manifest), bin.attw), tarball, ...args], { env });
+  const report = `${tarball}.attw.json`;
+  const command = [join(dirname(manifest), bin.attw), tarball, '--format', 'json', ...args];
+  const out = await open(report, 'w');
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, command, { env, stdio: ['ignore', out.fd, 'inherit'] });
+    child.once('error', reject).once('close', resolve);
+  }).finally(() => out.close());
+  const text = await readFile(report, 'utf8');
+  const problems = (JSON.parse(text) as { analysis: { problems: TypesProblem[] } }).analysis.problems;
+  return { code, problems };
 }
 
 /** `pnpm pack` of each package into `dest`. */
