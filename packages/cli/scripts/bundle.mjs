@@ -18,6 +18,9 @@ await build({
   format: 'esm',
   target: 'node20',
   external: ['koffi', 'undici'],
+  // Class names are kept when esbuild renames a clashing identifier: defrost's errors are matched
+  // across copies of core by class name (core/src/errors.ts), and messages name them.
+  keepNames: true,
   // CommonJS dependencies bundled into an ES module need a `require` for Node's built-ins.
   banner: {
     js: "import { createRequire as __defrostCreateRequire } from 'node:module'; const require = __defrostCreateRequire(import.meta.url);",
@@ -36,6 +39,8 @@ await build({
   format: 'esm',
   target: 'node22',
   external: ['koffi', 'undici'],
+  // The agent's copy of core meets the app's own (the plugin's) in one process: see bin.js above.
+  keepNames: true,
   banner: {
     js: "import { createRequire as __defrostCreateRequire } from 'node:module'; const require = __defrostCreateRequire(import.meta.url);",
   },

@@ -1,3 +1,19 @@
+/** Marks defrost's error classes, the same key in every copy of this module (see hasInstance). */
+const ERROR_CLASS = Symbol.for('@defrost/core/error-class');
+type Branded = { readonly [ERROR_CLASS]?: true };
+
+/** `value instanceof errorClass` by prototype, or by class name across copies (see hasInstance). */
+function isDefrostErrorOf(errorClass: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(errorClass, value)) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  for (let proto = Object.getPrototypeOf(value); proto; proto = Object.getPrototypeOf(proto)) {
+    const ctor: unknown = Object.hasOwn(proto, 'constructor') ? proto.constructor : undefined;
+    if (typeof ctor === 'function' && ctor.name === errorClass.name && (ctor as Branded)[ERROR_CLASS])
+      return true;
+  }
+  return false;
+}
+
 /**
  * Every error defrost throws on purpose is a DefrostError: `code` is stable for programs,
  * `message` says what happened and what to do, `details` carries the evidence (e.g. CRIU's log).
@@ -6,6 +22,18 @@ export class DefrostError extends Error {
   readonly code: string;
   readonly hint: string | undefined;
 
+  /**
+   * `instanceof` also holds across copies of this module in one process. The CommonJS and the ES
+   * module builds of @defrost/core are two copies of every class (an app that `require`s the plugin
+   * while a preload script `import`s core loads both), and an error made by one copy is not, by
+   * prototype, an instance of the other copy's class. So a defrost error class also matches a value
+   * whose prototype chain has a defrost error class (of any copy) of the same name.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class right of `instanceof` (a subclass, often)
+    return isDefrostErrorOf(this, value);
+  }
+
   constructor(code: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(options.hint ? `${message}\n  fix: ${options.hint}` : message, { cause: options.cause });
     this.name = new.target.name;
@@ -13,6 +41,8 @@ export class DefrostError extends Error {
     this.hint = options.hint;
   }
 }
+// Inherited by every subclass: their constructors' prototype chain reaches DefrostError.
+Object.defineProperty(DefrostError, ERROR_CLASS, { value: true });
 
 /** CRIU or libcriu is missing, too old, or cannot be loaded. */
 export class CriuUnavailableError extends DefrostError {}

@@ -25,6 +25,8 @@ export interface RunOptions {
   readonly viaShebang?: boolean;
   /** Run the installed command, bin/defrost (with its native fast path for restore). */
   readonly viaBin?: boolean;
+  /** Run this `defrost` command instead (e.g. node_modules/.bin/defrost of a project that installed it). */
+  readonly command?: string;
 }
 
 function envFor(o: RunOptions): NodeJS.ProcessEnv {
@@ -52,11 +54,13 @@ export interface RunningCli {
 export const running = new Set<RunningCli>();
 
 export function startCli(args: readonly string[], o: RunOptions = {}): RunningCli {
-  const [file, argv] = o.viaBin
-    ? [BIN, [...args]]
-    : o.viaShebang
-      ? [CLI, [...args]]
-      : [process.execPath, [CLI, ...args]];
+  const [file, argv] = o.command
+    ? [o.command, [...args]]
+    : o.viaBin
+      ? [BIN, [...args]]
+      : o.viaShebang
+        ? [CLI, [...args]]
+        : [process.execPath, [CLI, ...args]];
   const child = spawn(file, argv, {
     env: envFor(o),
     cwd: o.cwd,

@@ -1,0 +1,3 @@
+import { libraryBuild } from '../../tsdown.shared.ts';
+
+export default libraryBuild();
