@@ -17,7 +17,6 @@ import {
   warmupPlan,
 } from '@defrost/core/internal';
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify';
-import pino from 'pino';
 import { type DefrostPluginOptions, type ResolvedOptions, resolveOptions } from './options.js';
 
 export type CheckpointHook = (ctx: CheckpointContext) => Promise<void> | void;
@@ -40,9 +39,22 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The destination behind a pino logger: pino keeps it under its `pino.stream` symbol, found by
+ * its description (on the logger or, for a child logger, its prototypes) rather than through
+ * pino's module, which may be another copy than the one the app's Fastify uses.
+ */
+function pinoStream(log: FastifyBaseLogger): unknown {
+  for (let o: object | null = log; o; o = Object.getPrototypeOf(o)) {
+    const symbol = Object.getOwnPropertySymbols(o).find((s) => s.description === 'pino.stream');
+    if (symbol) return (log as unknown as Record<symbol, unknown>)[symbol];
+  }
+  return undefined;
+}
+
 /** The pino destination behind Fastify's logger (a sonic-boom), when it writes to a file or fd. */
 function loggerResource(log: FastifyBaseLogger): Resource | undefined {
-  return sonicBoomResource((log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym]);
+  return sonicBoomResource(pinoStream(log));
 }
 
 /**

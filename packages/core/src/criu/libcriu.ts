@@ -75,7 +75,16 @@ export function loadLibcriu(soname: string = LIBCRIU_SONAME): Libcriu {
   if ((fns.criu_init_opts() as number) < 0) {
     throw new CriuUnavailableError('libcriu-init', `${soname}: criu_init_opts() failed (out of memory?)`);
   }
-  const version = decodeLibcriuVersion(fns.criu_get_version() as number);
+  const code = fns.criu_get_version() as number;
+  // libcriu asks the criu binary for its version: a negative code means it could not run it.
+  if (code < 0) {
+    throw new CriuUnavailableError(
+      'criu-missing',
+      `${soname} could not run criu to ask its version (error ${code}): ${criuRequirementMessage(undefined)}`,
+      { hint: INSTALL_HINT },
+    );
+  }
+  const version = decodeLibcriuVersion(code);
   if (compareVersions(version, MIN_CRIU) < 0) {
     throw new CriuUnavailableError('criu-too-old', `${criuRequirementMessage(version)} (${soname})`, {
       hint: INSTALL_HINT,
