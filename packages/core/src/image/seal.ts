@@ -160,24 +160,21 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/**
- * Hashes every file of the staging directory (fsyncing it), sets modes 0700/0600, writes and
- * fsyncs `defrost.json` last, then renames the staging directory to `imageDir`. On failure nothing
- * is installed and the staging directory holds no manifest; removing it is up to the caller
- * (discardStaging), who may want CRIU's log from it first.
- */
-export async function sealImage(o: SealOptions): Promise<ImageManifest> {
+/** Where the image goes; refuses a staging directory inside it and an existing target. */
+async function checkTarget(o: SealOptions): Promise<{ readonly target: string; readonly staging: string }> {
   const target = targetPath(o.imageDir);
   const staging = resolve(o.stagingDir);
-  const onWarning = o.onWarning ?? emitProcessWarning;
   if (o.signingKey !== undefined) checkSigningKey(o.signingKey, o.imageDir);
   const rel = relative(target, staging);
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
     throw sealFailed(o.imageDir, `the staging directory ${staging} is inside the image directory`);
   }
   await assertImageTarget(target, { force: o.force });
+  return { target, staging };
+}
 
-  // Inventory: regular files only, at least one CRIU image, no manifest yet.
+/** The staging directory's files, sorted: regular files only, at least one CRIU image, no manifest yet. */
+async function stagedFiles(o: SealOptions, staging: string): Promise<string[]> {
   let entries: import('node:fs').Dirent[];
   try {
     if (!(await lstat(staging)).isDirectory()) throw sealFailed(o.imageDir, `${staging} is not a directory`);
@@ -202,37 +199,40 @@ export async function sealImage(o: SealOptions): Promise<ImageManifest> {
   if (!names.some((n) => n.endsWith('.img'))) {
     throw sealFailed(o.imageDir, `the staging directory ${staging} holds no CRIU image (*.img) files`);
   }
-  names.sort();
+  return names.sort();
+}
 
-  // Modes first, so the files are private before anyone could read their hashes; then hash + fsync.
-  let digests: { size: number; sha256: string }[];
+/** Modes first, so the files are private before anyone could read their hashes; then hash + fsync. */
+async function hashStaged(
+  o: SealOptions,
+  staging: string,
+  names: readonly string[],
+): Promise<ImageManifest['files']> {
   try {
     await chmod(staging, DIR_MODE);
     for (const name of names) await chmod(join(staging, name), FILE_MODE);
-    digests = await mapLimit(names, HASH_CONCURRENCY, (name) =>
+    const digests = await mapLimit([...names], HASH_CONCURRENCY, (name) =>
       hashFile(join(staging, name), { sync: true }),
     );
+    return Object.fromEntries(names.map((n, i) => [n, digests[i]!]));
   } catch (e) {
     const path = (e as NodeJS.ErrnoException).path;
     throw sealFailed(o.imageDir, `cannot hash ${path ?? 'the image files'}: ${(e as Error).message}`, e);
   }
-  const files = Object.fromEntries(names.map((n, i) => [n, digests[i]!]));
-  const totalBytes = digests.reduce((sum, d) => sum + d.size, 0);
+}
 
-  // The manifest: facts + what only the sealer knows. JSON round trip so the signed object is
-  // exactly what a reader will parse (no undefined, Dates become strings, ...).
-  const draft: Record<string, unknown> = {
+/**
+ * The manifest: facts + what only the sealer knows, checked, signed when asked. A JSON round trip,
+ * so that the signed object is exactly what a reader will parse (no undefined, Dates as strings).
+ */
+function buildManifest(o: SealOptions, files: ImageManifest['files']): ImageManifest {
+  const totalBytes = Object.values(files).reduce((sum, d) => sum + d.size, 0);
+  const own = {
     formatVersion: IMAGE_FORMAT_VERSION,
     imageId: randomUUID(),
     createdAt: new Date().toISOString(),
   };
-  Object.assign(draft, o.facts, {
-    formatVersion: draft.formatVersion,
-    imageId: draft.imageId,
-    createdAt: draft.createdAt,
-    files,
-    totalBytes,
-  });
+  const draft: Record<string, unknown> = { ...own, ...o.facts, ...own, files, totalBytes };
   delete draft.signature;
   let manifest: ImageManifest;
   try {
@@ -259,8 +259,16 @@ export async function sealImage(o: SealOptions): Promise<ImageManifest> {
     );
   }
   if (o.signingKey !== undefined) manifest.signature = signManifest(manifest, o.signingKey, o.keyId);
+  return manifest;
+}
 
-  const manifestPath = join(staging, MANIFEST_FILE);
+/** defrost.json written last (fsynced), then the staging directory renamed into place. */
+async function writeAndInstall(
+  o: SealOptions,
+  manifest: ImageManifest,
+  where: { readonly target: string; readonly staging: string },
+): Promise<void> {
+  const manifestPath = join(where.staging, MANIFEST_FILE);
   try {
     const fh = await open(manifestPath, 'wx', FILE_MODE);
     try {
@@ -270,14 +278,27 @@ export async function sealImage(o: SealOptions): Promise<ImageManifest> {
     } finally {
       await fh.close();
     }
-    await fsyncDir(staging);
-    await install(staging, target, o, onWarning);
+    await fsyncDir(where.staging);
+    await install(where.staging, where.target, o, o.onWarning ?? emitProcessWarning);
   } catch (e) {
     // Whatever failed, the staging directory must not look like a finished image.
     await rm(manifestPath, { force: true }).catch(() => {});
     if (e instanceof ImageError) throw e;
     throw sealFailed(o.imageDir, `cannot write the image: ${(e as Error).message}`, e);
   }
+}
+
+/**
+ * Hashes every file of the staging directory (fsyncing it), sets modes 0700/0600, writes and
+ * fsyncs `defrost.json` last, then renames the staging directory to `imageDir`. On failure nothing
+ * is installed and the staging directory holds no manifest; removing it is up to the caller
+ * (discardStaging), who may want CRIU's log from it first.
+ */
+export async function sealImage(o: SealOptions): Promise<ImageManifest> {
+  const where = await checkTarget(o);
+  const names = await stagedFiles(o, where.staging);
+  const manifest = buildManifest(o, await hashStaged(o, where.staging, names));
+  await writeAndInstall(o, manifest, where);
   return manifest;
 }
 

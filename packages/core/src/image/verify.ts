@@ -142,12 +142,8 @@ export async function rememberVerified(imageDir: string, manifest: ImageManifest
   });
 }
 
-/** Presence, type, owner, mode and size of every file; returns the sizes on disk. */
-async function checkFiles(
-  imageDir: string,
-  manifest: ImageManifest,
-  onWarning: WarningSink,
-): Promise<Map<string, number>> {
+/** The directory's entries: every listed file present, no CRIU file that is not listed. */
+async function checkInventory(imageDir: string, manifest: ImageManifest): Promise<void> {
   let names: string[];
   try {
     names = await readdir(imageDir);
@@ -157,7 +153,6 @@ async function checkFiles(
   }
   const present = new Set(names);
   const listed = Object.keys(manifest.files);
-
   const missing = listed.filter((n) => !present.has(n));
   if (missing.length > 0) {
     throw new ImageError(
@@ -178,13 +173,15 @@ async function checkFiles(
       { hint: `remove them if you know where they come from; otherwise ${REBUILD_HINT}` },
     );
   }
+}
 
-  const euid = process.geteuid?.();
+/** stat of the directory, the manifest and every listed file, by name ('.' for the directory). */
+async function statImageFiles(imageDir: string, manifest: ImageManifest): Promise<[string, Stats][]> {
   const stats: [string, Stats][] = [];
   try {
     // The directory itself may be reached through a symlink (e.g. a `current` link): stat, not lstat.
     stats.push(['.', await stat(imageDir)], [MANIFEST_FILE, await lstat(join(imageDir, MANIFEST_FILE))]);
-    for (const name of listed) stats.push([name, await lstat(join(imageDir, name))]);
+    for (const name of Object.keys(manifest.files)) stats.push([name, await lstat(join(imageDir, name))]);
   } catch (e) {
     if (isPermissionError(e)) throw permissionDenied(imageDir, 'reading file attributes', e);
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -200,7 +197,15 @@ async function checkFiles(
     }
     throw e;
   }
+  return stats;
+}
 
+/**
+ * Regular files only, writable by nobody else, owned by this user or root: whoever else could
+ * write them could have swapped memory pages. Readable by others is only warned about.
+ */
+function checkOwnership(imageDir: string, stats: readonly [string, Stats][], onWarning: WarningSink): void {
+  const euid = process.geteuid?.();
   const writable: string[] = [];
   const foreign: string[] = [];
   let readable = false;
@@ -244,7 +249,14 @@ async function checkFiles(
       message: `image ${imageDir} is readable by group or others, but holds the whole heap of a process (secrets included): \`chmod -R go-rwx ${imageDir}\``,
     });
   }
+}
 
+/** Every listed file has the size the manifest says; returns the sizes. */
+function checkSizes(
+  imageDir: string,
+  manifest: ImageManifest,
+  stats: readonly [string, Stats][],
+): Map<string, number> {
   const sizes = new Map<string, number>();
   const wrongSize: string[] = [];
   for (const [name, st] of stats) {
@@ -259,6 +271,18 @@ async function checkFiles(
     });
   }
   return sizes;
+}
+
+/** Presence, type, owner, mode and size of every file; returns the sizes on disk. */
+async function checkFiles(
+  imageDir: string,
+  manifest: ImageManifest,
+  onWarning: WarningSink,
+): Promise<Map<string, number>> {
+  await checkInventory(imageDir, manifest);
+  const stats = await statImageFiles(imageDir, manifest);
+  checkOwnership(imageDir, stats, onWarning);
+  return checkSizes(imageDir, manifest, stats);
 }
 
 async function checkHashes(
