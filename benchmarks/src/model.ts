@@ -23,8 +23,8 @@ export const METRICS = [
   { key: 'first1000P99Ms', label: 'first 1,000 requests p99', unit: 'ms', better: 'lower' },
   { key: 'throughput1sRps', label: 'throughput, first 1 s', unit: 'req/s', better: 'higher' },
   { key: 'throughput5sRps', label: 'throughput, first 5 s', unit: 'req/s', better: 'higher' },
-  { key: 'rssMb', label: 'RSS after first 1,000 requests', unit: 'MB', better: 'lower' },
-  { key: 'rssAfterLoadMb', label: 'RSS after 5 s of load', unit: 'MB', better: 'lower' },
+  { key: 'rssMb', label: 'RSS after first 1,000 requests', unit: 'MiB', better: 'lower' },
+  { key: 'rssAfterLoadMb', label: 'RSS after 5 s of load', unit: 'MiB', better: 'lower' },
   { key: 'reportedRestoreMs', label: 'restore as reported by defrost', unit: 'ms', better: 'lower' },
   {
     key: 'restoreChecksMs',

@@ -1,4 +1,5 @@
 /** The bars defrost must clear, judged on medians. Pure: the unit tests feed numbers in. */
+import { formatQuantity } from '@defrost/core/internal';
 import type { Verdict } from './model.js';
 
 export interface VerdictInputs {
@@ -13,8 +14,7 @@ export interface VerdictInputs {
   readonly steadyStateRps?: number;
 }
 
-const fmt = (n: number): string =>
-  Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
+const fmt = formatQuantity;
 
 /** measured <= threshold (or >= for 'atLeast'); null when an input is missing. */
 function judge(

@@ -6,6 +6,7 @@ export function parseVmRssKb(status: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** In MiB. */
 export async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = parseVmRssKb(status);

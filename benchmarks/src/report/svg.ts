@@ -3,6 +3,7 @@
  * bars with min-max whiskers, and the latency of each of the first 1,000 requests (median over the
  * runs) per contender as lines on a log scale.
  */
+import { formatQuantity } from '@defrost/core/internal';
 import { type BenchDocument, CONTENDER_IDS } from '../model.js';
 
 export interface ChartBar {
@@ -34,11 +35,8 @@ export function escapeXml(text: string): string {
 
 const n = (v: number): string => (Number.isFinite(v) ? String(Math.round(v * 100) / 100) : '0');
 
-function fmt(v: number): string {
-  if (Number.isInteger(v) || v >= 100) return v.toFixed(0);
-  if (v >= 10) return v.toFixed(1);
-  return v.toFixed(2);
-}
+/** Axis labels: whole numbers as they are (0, 5, 50), others as everywhere else. */
+const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : formatQuantity(v));
 
 /** Tick values for a linear axis from 0 to max: 4-6 round steps. */
 export function linearTicks(max: number): number[] {

@@ -1,21 +1,15 @@
 /** The terminal report: one table of every metric by contender, then facts, steady state and verdicts. */
+import { formatBytes, formatQuantity } from '@defrost/core/internal';
 import { type BenchDocument, CONTENDER_IDS, METRICS } from '../model.js';
 
-/** Compact number formatting by unit (ms: 2 significant decimals below 10, none from 100). */
+/** Compact number formatting by unit: counts with thousands separators, MiB to 0.1, else formatQuantity. */
 export function formatValue(value: number, unit: string): string {
   if (unit === 'req/s' || unit === 'pages') return Math.round(value).toLocaleString('en-US');
-  if (unit === 'MB') return value.toFixed(1);
-  if (value >= 100) return value.toFixed(0);
-  if (value >= 10) return value.toFixed(1);
-  return value.toFixed(2);
+  if (unit === 'MiB') return value.toFixed(1);
+  return formatQuantity(value);
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
-  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-  if (bytes >= 2 ** 10) return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
-  return `${bytes} B`;
-}
+export { formatBytes };
 
 function pad(cells: readonly string[], widths: readonly number[], right: readonly boolean[]): string {
   return cells
@@ -86,7 +80,7 @@ export function renderReport(doc: BenchDocument): string {
     `steady state (a cold start loaded for ${doc.setup.steadyWarmupMs / 1000} s, measured once per round; median (min-max) of ${st.p99Ms.runs.length}):`,
   );
   lines.push(
-    `  1,000 sequential requests p50 ${range(st.p50Ms, 'ms')} ms, p99 ${range(st.p99Ms, 'ms')} ms; ${range(st.rps, 'req/s')} req/s; rss ${range(st.rssMb, 'MB')} MB`,
+    `  1,000 sequential requests p50 ${range(st.p50Ms, 'ms')} ms, p99 ${range(st.p99Ms, 'ms')} ms; ${range(st.rps, 'req/s')} req/s; rss ${range(st.rssMb, 'MiB')} MiB`,
   );
   lines.push(
     `process start: node -e 0 ${formatValue(doc.setup.nodeStartMs, 'ms')} ms${doc.setup.cliStartMs !== undefined ? `; defrost --version ${formatValue(doc.setup.cliStartMs, 'ms')} ms` : ''} (medians of 5)`,

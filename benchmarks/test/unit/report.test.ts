@@ -80,7 +80,7 @@ describe('formatting', () => {
     expect(formatValue(41.26, 'ms')).toBe('41.3');
     expect(formatValue(0.456, 'ms')).toBe('0.46');
     expect(formatValue(4937.2, 'req/s')).toBe('4,937');
-    expect(formatValue(140.24, 'MB')).toBe('140.2');
+    expect(formatValue(140.24, 'MiB')).toBe('140.2');
     expect(formatBytes(120 * 2 ** 20)).toBe('120.0 MiB');
     expect(formatBytes(512)).toBe('512 B');
   });

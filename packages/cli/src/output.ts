@@ -58,13 +58,7 @@ export function printWarning(io: Io, message: string): void {
   io.stderr.write(`${s.yellow(`defrost: warning: ${message}`)}\n`);
 }
 
-export function formatMB(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
-}
-
-export function formatMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
-}
+export { formatBytes, formatMs } from '@defrost/core/internal';
 
 /** Quotes a command line for display, the way a POSIX shell would need it. */
 export function shellQuote(argv: readonly string[]): string {

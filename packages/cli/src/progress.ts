@@ -3,8 +3,8 @@
  * DEFROST_PROGRESS_FILE (the protocol is @defrost/core's progress.ts); this side polls it and shows them.
  */
 import { open } from 'node:fs/promises';
-import { type ProgressEvent, parseProgressLine } from '@defrost/core/internal';
-import { formatMB, formatMs, type Styles } from './output.js';
+import { lineSplitter, type ProgressEvent, parseProgressLine } from '@defrost/core/internal';
+import { formatBytes, formatMs, type Styles } from './output.js';
 
 export type { ProgressEvent };
 export { parseProgressLine };
@@ -20,14 +20,19 @@ export interface WarmupSummaryLike {
 /** Follows a JSON-lines file from its start; call poll() repeatedly, or start()/stop(). */
 export class ProgressTail {
   private offset = 0;
-  private partial = '';
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> = Promise.resolve();
+  private readonly take: (chunk: string) => void;
 
   constructor(
     private readonly file: string,
-    private readonly onEvent: (event: ProgressEvent) => void,
-  ) {}
+    onEvent: (event: ProgressEvent) => void,
+  ) {
+    this.take = lineSplitter((line) => {
+      const event = parseProgressLine(line);
+      if (event) onEvent(event);
+    });
+  }
 
   start(intervalMs = 100): void {
     this.timer = setInterval(() => {
@@ -64,13 +69,7 @@ export class ProgressTail {
         chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
         this.offset += bytesRead;
       }
-      if (chunks.length === 0) return;
-      const lines = (this.partial + Buffer.concat(chunks).toString('utf8')).split('\n');
-      this.partial = lines.pop() ?? '';
-      for (const line of lines) {
-        const event = parseProgressLine(line);
-        if (event) this.onEvent(event);
-      }
+      if (chunks.length > 0) this.take(Buffer.concat(chunks).toString('utf8'));
     } finally {
       await fh.close();
     }
@@ -100,7 +99,7 @@ export function describeEvent(event: ProgressEvent): string | undefined {
     case 'freezing':
       return 'freezing (audit, hooks, CRIU dump)';
     case 'checkpointed':
-      return `image written: ${formatMB(event.totalBytes)} in ${event.files} files, dump took ${formatMs(event.durationMs)}`;
+      return `image written: ${formatBytes(event.totalBytes)} in ${event.files} files, dump took ${formatMs(event.durationMs)}`;
     case 'failed':
       return undefined;
   }

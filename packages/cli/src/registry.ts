@@ -11,7 +11,7 @@ import {
 import { type Command, InvalidArgumentError } from 'commander';
 import { onSignals } from './child.js';
 import { UsageError } from './errors.js';
-import { formatMB, formatMs, type Io, isDebug, printWarning } from './output.js';
+import { formatBytes, formatMs, type Io, isDebug, printWarning } from './output.js';
 
 export interface RegistryArgs {
   readonly caFile?: string;
@@ -107,7 +107,7 @@ export async function imageFromRegistry(
   });
   if (cached.pulled) {
     io.stderr.write(
-      `defrost: pulled ${cached.pinned} in ${formatMs(performance.now() - started)} (${formatMB(cached.pulled.blobBytes)} zstd), every digest verified\n`,
+      `defrost: pulled ${cached.pinned} in ${formatMs(performance.now() - started)} (${formatBytes(cached.pulled.blobBytes)} zstd), every digest verified\n`,
     );
   } else if (isDebug(io.env)) {
     io.stderr.write(`defrost: debug: ${cached.pinned} from the cache: ${cached.imageDir}\n`);

@@ -50,6 +50,7 @@ export {
   type RestoreContext,
   register,
 } from './lifecycle/registry.js';
+export { lineSplitter, parseJsonLine } from './lines.js';
 export { reopenInAppendMode, writableNonAppendFiles } from './native/fds.js';
 export { type ShrinkResult, shrinkHeap } from './native/v8-heap.js';
 export * from './oci/index.js';
@@ -90,6 +91,7 @@ export {
   type ServerCheckpointOutcome,
 } from './server/sequence.js';
 export { isSonicBoom, type SonicBoomLike, sonicBoomResource } from './server/sonic-boom.js';
+export { formatBytes, formatMs, formatQuantity, MIB } from './units.js';
 export { type ClientHeaders, DEFAULT_CLIENT_HEADERS } from './warmup/clients.js';
 export { endWarmupMarker, isWarmupRequest, startWarmupMarker, WARMUP_HEADER } from './warmup/marker.js';
 export { checkWarmupOptions, type WarmupOptions, type WarmupRequest } from './warmup/options.js';

@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import { parseJsonLine } from './lines.js';
 
 /**
  * Progress of a checkpoint, from the process being checkpointed to `defrost checkpoint`: JSON
@@ -37,18 +38,13 @@ const STEPS = new Set([
 
 /** One line of the progress file, or undefined for anything that is not a known event. */
 export function parseProgressLine(line: string): ProgressEvent | undefined {
-  if (!line.trim()) return undefined;
-  try {
-    const value = JSON.parse(line) as { step?: unknown };
-    if (!value || typeof value !== 'object' || typeof value.step !== 'string' || !STEPS.has(value.step))
-      return undefined;
-    if (value.step === 'failed' && typeof (value as { message?: unknown }).message !== 'string') {
-      return { step: 'failed', message: 'the app reported a failure without a message' };
-    }
-    return value as ProgressEvent;
-  } catch {
+  const value = parseJsonLine(line) as { step?: unknown } | undefined;
+  if (!value || typeof value !== 'object' || typeof value.step !== 'string' || !STEPS.has(value.step))
     return undefined;
+  if (value.step === 'failed' && typeof (value as { message?: unknown }).message !== 'string') {
+    return { step: 'failed', message: 'the app reported a failure without a message' };
   }
+  return value as ProgressEvent;
 }
 
 /** A writer for the progress file; a no-op without one. Best effort: the logger says it all too. */

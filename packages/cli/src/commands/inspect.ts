@@ -15,7 +15,7 @@ import { firstLine } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { examples, type Run } from '../help.js';
 import { signingKeyFor } from '../options.js';
-import { colorEnabled, formatMB, formatMs, type Io, shellQuote, stylesFor } from '../output.js';
+import { colorEnabled, formatBytes, formatMs, type Io, shellQuote, stylesFor } from '../output.js';
 import { type WarmupSummaryLike, warmupText } from '../progress.js';
 
 export interface InspectArgs {
@@ -173,7 +173,7 @@ export function formatInspect(r: InspectReport, colour: boolean): string {
     ['pid', `${r.process.pid} (inside its own PID namespace at restore)`],
     [
       'size',
-      `${formatMB(r.sizes.totalBytes)} in ${r.sizes.files} files; memory pages ${formatMB(r.sizes.pagesBytes)} (${r.sizes.pages} pages)`,
+      `${formatBytes(r.sizes.totalBytes)} in ${r.sizes.files} files; memory pages ${formatBytes(r.sizes.pagesBytes)} (${r.sizes.pages} pages)`,
     ],
     ['listening', r.listening.length > 0 ? r.listening.map(listeningText).join(', ') : 'nothing'],
     [

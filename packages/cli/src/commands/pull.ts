@@ -5,7 +5,7 @@ import { statusOf } from '../child.js';
 import { EXIT } from '../exit-codes.js';
 import { examples, type Run } from '../help.js';
 import { signingKeyFor } from '../options.js';
-import { colorEnabled, formatMB, formatMs, type Io, printWarning, stylesFor } from '../output.js';
+import { colorEnabled, formatBytes, formatMs, type Io, printWarning, stylesFor } from '../output.js';
 import {
   abortable,
   addRegistryOptions,
@@ -45,7 +45,7 @@ export async function pullCommand(args: PullArgs, io: Io): Promise<number> {
         ? ', signed (no key given to check it)'
         : '';
   io.stderr.write(
-    `${s.green(`defrost: pulled ${r.pinned} into ${args.dir} in ${formatMs(performance.now() - started)}`)}: ${r.files} files, ${formatMB(r.imageBytes)} (${formatMB(r.blobBytes)} zstd), every digest verified${signed}\n`,
+    `${s.green(`defrost: pulled ${r.pinned} into ${args.dir} in ${formatMs(performance.now() - started)}`)}: ${r.files} files, ${formatBytes(r.imageBytes)} (${formatBytes(r.blobBytes)} zstd), every digest verified${signed}\n`,
   );
   io.stdout.write(`${r.pinned}\n`);
   return EXIT.OK;

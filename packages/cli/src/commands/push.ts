@@ -5,7 +5,7 @@ import { statusOf } from '../child.js';
 import { EXIT } from '../exit-codes.js';
 import { examples, type Run } from '../help.js';
 import { positiveInt } from '../options.js';
-import { colorEnabled, formatMB, formatMs, type Io, printWarning, stylesFor } from '../output.js';
+import { colorEnabled, formatBytes, formatMs, type Io, printWarning, stylesFor } from '../output.js';
 import {
   abortable,
   addRegistryOptions,
@@ -41,9 +41,9 @@ export async function pushCommand(args: PushArgs, io: Io): Promise<number> {
   const sent =
     r.uploaded.blobs === 0
       ? 'every blob was there already'
-      : `uploaded ${r.uploaded.blobs} blobs (${formatMB(r.uploaded.bytes)}), ${r.present.blobs} were there already`;
+      : `uploaded ${r.uploaded.blobs} blobs (${formatBytes(r.uploaded.bytes)}), ${r.present.blobs} were there already`;
   io.stderr.write(
-    `${s.green(`defrost: pushed ${args.dir} to ${formatReference(ref)} in ${formatMs(performance.now() - started)}`)}: ${r.files} files, ${formatMB(r.imageBytes)} as ${formatMB(r.blobBytes)} zstd; ${sent}\n`,
+    `${s.green(`defrost: pushed ${args.dir} to ${formatReference(ref)} in ${formatMs(performance.now() - started)}`)}: ${r.files} files, ${formatBytes(r.imageBytes)} as ${formatBytes(r.blobBytes)} zstd; ${sent}\n`,
   );
   io.stdout.write(`${r.pinned}\n`);
   return EXIT.OK;

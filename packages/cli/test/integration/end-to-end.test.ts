@@ -56,7 +56,7 @@ describe('defrost checkpoint -> inspect -> restore', () => {
     expect(bootId).not.toBe('');
     expect(r.stdout).toContain('defrost: checkpoint of');
     expect(r.stdout).toMatch(new RegExp(`image\\s+${image}`));
-    expect(r.stdout).toMatch(/size\s+\d+\.\d MB in \d+ files/);
+    expect(r.stdout).toMatch(/size\s+\d+\.\d MiB in \d+ files/);
     expect(r.stdout).toMatch(/warm-up\s+\d+ requests in 40 rounds/);
     expect(r.stdout).toMatch(/checkpoint\s+\d+ ms/);
     expect(r.stderr).toContain('warmed up');

@@ -67,10 +67,10 @@ describe('defrost push / pull with a real image', () => {
     pinned = r.stdout.trim();
     expect(pinned).toMatch(new RegExp(`^${registry.host}/team/counter@sha256:[a-f0-9]{64}$`));
     expect(r.stderr).toMatch(
-      /defrost: pushed .* in \d+ ms: \d+ files, [\d.]+ MB as [\d.]+ MB zstd; uploaded \d+ blobs/,
+      /defrost: pushed .* in \d+ ms: \d+ files, [\d.]+ MiB as [\d.]+ MiB zstd; uploaded \d+ blobs/,
     );
     console.log(
-      `push of a ${/files, ([\d.]+ MB)/.exec(r.stderr)?.[1]} image: ${Math.round(ms)} ms (CLI, loopback)`,
+      `push of a ${/files, ([\d.]+ MiB)/.exec(r.stderr)?.[1]} image: ${Math.round(ms)} ms (CLI, loopback)`,
     );
 
     const again = await runCli(['push', image, ref()], { env });

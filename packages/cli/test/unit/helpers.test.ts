@@ -98,10 +98,10 @@ describe('progress lines', () => {
         step: 'checkpointed',
         imageDir: '/i',
         durationMs: 150,
-        totalBytes: 45_000_000,
+        totalBytes: 45 * 2 ** 20,
         files: 20,
       }),
-    ).toBe('image written: 45.0 MB in 20 files, dump took 150 ms');
+    ).toBe('image written: 45.0 MiB in 20 files, dump took 150 ms');
   });
 });
 

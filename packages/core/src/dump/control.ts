@@ -1,5 +1,6 @@
 import { readSync, writeSync } from 'node:fs';
 import { RestoreError } from '../errors.js';
+import { parseJsonLine } from '../lines.js';
 
 /** What the restorer tells a restored copy, through the control-in descriptor. */
 export interface RestoreSettings {
@@ -101,17 +102,12 @@ function asControlEvent(value: unknown): ControlEvent | undefined {
   return undefined;
 }
 
-/** Splits a control stream into events; tolerant of partial lines and noise. */
-export function parseControlEvents(chunk: string): ControlEvent[] {
-  const events: ControlEvent[] = [];
-  for (const line of chunk.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const event = asControlEvent(JSON.parse(line));
-      if (event) events.push(event);
-    } catch {
-      // not ours
-    }
-  }
-  return events;
+/** One line of the control stream as an event; undefined for anything else (noise, not ours). */
+export function parseControlEvent(line: string): ControlEvent | undefined {
+  return asControlEvent(parseJsonLine(line));
+}
+
+/** Every event of a piece of the control stream, in order. */
+export function parseControlEvents(text: string): ControlEvent[] {
+  return text.split('\n').flatMap((line) => parseControlEvent(line) ?? []);
 }

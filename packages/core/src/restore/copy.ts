@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { readLogExcerpt } from '../criu/log.js';
-import { type ControlEvent, parseControlEvents, type RestoreSettings } from '../dump/control.js';
+import { type ControlEvent, parseControlEvent, type RestoreSettings } from '../dump/control.js';
 import { RestoreError } from '../errors.js';
+import { lineSplitter } from '../lines.js';
 import { stopPid, waitForPidGone } from '../process/pid.js';
 import { ACTION_SCRIPT, exitStatusOf, LAZY_DAEMON_FAILED, restoreCommand } from './criu-restore-command.js';
 import type { KdatCachePaths } from './kdat-cache.js';
@@ -158,14 +159,11 @@ function firstEvent(
 ): Promise<CopyEvent> {
   return new Promise((resolveEvent) => {
     const control = (child.stdio as unknown as Readable[])[6]!;
-    let buffered = '';
-    control.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      const [first] = parseControlEvents(lines.join('\n'));
-      if (first) resolveEvent(first);
+    const onChunk = lineSplitter((line) => {
+      const event = parseControlEvent(line);
+      if (event) resolveEvent(event);
     });
+    control.setEncoding('utf8').on('data', onChunk);
     exited.then((exit) => resolveEvent({ event: 'exit', status: exit.status }));
     setTimeout(() => resolveEvent({ event: 'timeout' }), timeoutMs).unref();
   });

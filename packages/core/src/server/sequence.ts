@@ -9,6 +9,7 @@ import {
 } from '../lifecycle/checkpoint.js';
 import { shrinkHeap } from '../native/v8-heap.js';
 import type { ProgressEvent } from '../progress.js';
+import { formatBytes } from '../units.js';
 import type { WarmupPlan } from '../warmup/plan.js';
 import { runWarmup, type WarmupSummary } from '../warmup/runner.js';
 import { drainConnections } from './connections.js';
@@ -51,7 +52,6 @@ export interface SequenceLog {
 export type ServerCheckpointOutcome = CheckpointResult & { readonly warmup?: WarmupSummary };
 
 const RACE_ATTEMPTS = 3;
-const mb = (bytes: number): number => Math.round(bytes / 1e6);
 
 /**
  * Re-warm rounds after the shrink and the rehearsal: 40% of the warm-up, at least 20, never more
@@ -115,7 +115,7 @@ async function shrink(o: ServerCheckpointOptions, gc: (() => void) | undefined):
   const before = process.memoryUsage().rss;
   const result = await shrinkHeap(gc);
   if (result.warning) o.log.warn(result.warning);
-  else o.log.info(`heap shrunk, RSS ${mb(before)} -> ${mb(process.memoryUsage().rss)} MB`);
+  else o.log.info(`heap shrunk, RSS ${formatBytes(before)} -> ${formatBytes(process.memoryUsage().rss)}`);
 }
 
 async function rewarm(o: ServerCheckpointOptions, plan: WarmupPlan, warmup: WarmupSummary): Promise<void> {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { CriuService } from '../criu/service.js';
 import { spawnFreezable, spawnWithoutIoUring } from '../launch/freezable.js';
+import { parseJsonLine } from '../lines.js';
 import { stopPid, waitForPidGone } from '../process/pid.js';
 
 /** A child process whose stdout lines are JSON events (non-JSON lines are kept as text). */
@@ -22,12 +23,8 @@ const started = new Set<number>();
 const services = new Set<CriuService>();
 
 function parse(line: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(line);
-    return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = parseJsonLine(line);
+  return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
 }
 
 /**

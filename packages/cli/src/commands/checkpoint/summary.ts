@@ -3,7 +3,7 @@ import { CliError, firstLine } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
 import {
   colorEnabled,
-  formatMB,
+  formatBytes,
   formatMs,
   type Io,
   printWarning,
@@ -48,7 +48,7 @@ export async function printSummary(
     ['image', o.imageDir],
     [
       'size',
-      `${formatMB(sizes.totalBytes)} in ${sizes.files} files (memory pages ${formatMB(sizes.pagesBytes)})`,
+      `${formatBytes(sizes.totalBytes)} in ${sizes.files} files (memory pages ${formatBytes(sizes.pagesBytes)})`,
     ],
     ['warm-up', warmup ?? 'none'],
     ['checkpoint', formatMs(manifest.checkpoint.durationMs ?? o.event.durationMs)],
