@@ -5,8 +5,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { commOf, descendantsOf, isAlive, signalPid, waitForPidGone } from '@defrost/core/internal';
 
 export interface ExitInfo {
   readonly code: number | null;
@@ -36,71 +36,18 @@ export function describeExit(exit: ExitInfo): string {
   return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
 }
 
-async function statState(pid: number): Promise<string | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
-}
+/**
+ * The process helpers are core's (process/pid.ts, process/tree.ts): the bench stops and waits for
+ * processes exactly as defrost itself does.
+ */
+const pidAlive = isAlive;
+const waitGone = (pid: number, timeoutMs: number, intervalMs = 10): Promise<boolean> =>
+  waitForPidGone(pid, timeoutMs, false, intervalMs);
+const signal = (pid: number, sig: NodeJS.Signals): void => {
+  signalPid(pid, sig);
+};
 
-/** True while the PID has an entry in /proc (a zombie included). */
-export async function pidExists(pid: number): Promise<boolean> {
-  return (await statState(pid)) !== undefined;
-}
-
-/** True while the PID runs (exists and is not a zombie). */
-export async function pidAlive(pid: number): Promise<boolean> {
-  const state = await statState(pid);
-  return state !== undefined && state !== 'Z' && state !== 'X';
-}
-
-/** The direct children of a process, over all its threads (global PIDs). */
-export async function childrenOf(pid: number): Promise<number[]> {
-  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
-  const out: number[] = [];
-  for (const task of tasks) {
-    const text = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '');
-    for (const s of text.split(/\s+/)) if (s) out.push(Number(s));
-  }
-  return out;
-}
-
-/** Every descendant of a process, parents before children. */
-export async function descendantsOf(pid: number): Promise<number[]> {
-  const out: number[] = [];
-  const queue = await childrenOf(pid);
-  while (queue.length > 0) {
-    const next = queue.shift()!;
-    if (out.includes(next)) continue;
-    out.push(next);
-    queue.push(...(await childrenOf(next)));
-  }
-  return out;
-}
-
-export async function commOf(pid: number): Promise<string | undefined> {
-  return (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => undefined))?.trim();
-}
-
-/** Waits until the PID is gone from /proc (zombies included), polling every intervalMs; false on timeout. */
-export async function waitGone(pid: number, timeoutMs: number, intervalMs = 10): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (await pidExists(pid)) {
-    if (performance.now() > deadline) return false;
-    await sleep(intervalMs);
-  }
-  return true;
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
+export { commOf, descendantsOf, waitGone };
 
 export class ProcessControl {
   private readonly live = new Set<Tracked>();

@@ -65,7 +65,8 @@ export {
   optionName,
 } from './options/validate.js';
 export { findOnPath } from './process/find-executable.js';
-export { isAlive, stopPid, waitForPidGone } from './process/pid.js';
+export { isAlive, signalPid, stopPid, waitForPidGone } from './process/pid.js';
+export { childrenOf, commOf, descendantsOf } from './process/tree.js';
 export { type ProgressEvent, parseProgressLine, progressReporter } from './progress.js';
 export { forgetLaunchPlan, launchPlanFile, writeLaunchPlan } from './restore/launch-plan.js';
 export { type RestoredServer, type RestoreOptions, restore, type ServerExit } from './restore/launcher.js';

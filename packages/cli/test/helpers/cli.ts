@@ -1,6 +1,7 @@
 /** Runs the built CLI (dist/bin.js) as a real child process, as a user would. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { signalPid, waitForPidGone } from '@defrost/core/internal';
 
 export const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 /** The installed `defrost` command (a sh script: the native fast path for restore, else dist/bin.js). */
@@ -155,28 +156,15 @@ export async function stopAll(graceMs = 10_000): Promise<void> {
   );
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export async function waitGone(pid: number, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return !isAlive(pid);
+/** Until the PID is gone from /proc (reaped), as defrost itself waits (core's process/pid.ts). */
+export function waitGone(pid: number, timeoutMs = 10_000): Promise<boolean> {
+  return waitForPidGone(pid, timeoutMs);
 }
 
 /** SIGKILLs restored servers a failed test left running (by PID), waits until gone, forgets them. */
 export async function killLeftovers(pids: Set<number>): Promise<void> {
   for (const pid of pids) {
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    signalPid(pid, 'SIGKILL');
     await waitGone(pid);
   }
   pids.clear();

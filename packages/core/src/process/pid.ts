@@ -28,12 +28,17 @@ async function exists(pid: number): Promise<boolean> {
  * Returns false on timeout. A killed restored process can stay a zombie for 1-2 s here until
  * init reaps it; tests that must leave nothing behind wait for the full disappearance.
  */
-export async function waitForPidGone(pid: number, timeoutMs: number, allowZombie = false): Promise<boolean> {
+export async function waitForPidGone(
+  pid: number,
+  timeoutMs: number,
+  allowZombie = false,
+  intervalMs = 10,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!(allowZombie ? await isAlive(pid) : await exists(pid))) return true;
     if (Date.now() > deadline) return false;
-    await sleep(10);
+    await sleep(intervalMs);
   }
 }
 

@@ -9,6 +9,7 @@ import { resolveSigningKey } from '../image/signing-key.js';
 import { emitProcessWarning } from '../image/warning.js';
 import { findOnPath } from '../process/find-executable.js';
 import { signalPid, stopPid, waitForPidGone } from '../process/pid.js';
+import { childrenOf } from '../process/tree.js';
 import { type LaunchedCopy, launchCopy } from './copy.js';
 import { inheritedDescriptors } from './criu-restore-command.js';
 import { kdatCachePaths } from './kdat-cache.js';
@@ -106,15 +107,6 @@ function plannable(o: RestoreOptions): boolean {
     o.stdout === undefined &&
     o.stderr === undefined
   );
-}
-
-/** The global PIDs of a process's children (Linux >= 3.5 with CONFIG_PROC_CHILDREN). */
-async function childrenOf(pid: number): Promise<number[]> {
-  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  return text
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((s) => Number(s));
 }
 
 /** The PID a process has in its innermost namespace (last field of NSpid in /proc/PID/status). */

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LifecycleRegistry, lifecycle } from '../../src/lifecycle/registry.js';
 
@@ -55,8 +57,19 @@ describe('lifecycle registry', () => {
     expect(registry.size).toBe(0);
   });
 
-  it('is one registry per process', async () => {
-    const again = await import('../../src/lifecycle/registry.js?second' as string);
-    expect(again.lifecycle).toBe(lifecycle);
+  it('is one registry per process, even with two module instances of core (its ESM and CommonJS builds)', () => {
+    // A real second instance: the built ESM and CommonJS files, loaded by one node process.
+    const script = `
+      const cjs = require(${JSON.stringify(fileURLToPath(new URL('../../dist/internal.cjs', import.meta.url)))});
+      import(${JSON.stringify(new URL('../../dist/internal.js', import.meta.url).href)}).then((esm) => {
+        cjs.register({ name: 'registered through the CommonJS build' });
+        process.stdout.write(JSON.stringify({
+          twoInstances: esm.LifecycleRegistry !== cjs.LifecycleRegistry,
+          sameRegistry: esm.lifecycle === cjs.lifecycle,
+          seenByEsm: esm.lifecycle.size,
+        }));
+      });`;
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
+    expect(out).toEqual({ twoInstances: true, sameRegistry: true, seenByEsm: 1 });
   });
 });
