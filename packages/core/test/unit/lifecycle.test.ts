@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LifecycleRegistry, lifecycle } from '../../src/lifecycle/registry.js';
+import { LifecycleRegistry } from '../../src/lifecycle/registry.js';
 
 describe('lifecycle registry', () => {
   it('closes in reverse registration order and reopens in registration order', async () => {
