@@ -52,7 +52,12 @@ async function readOptionFile(path: string, option: string): Promise<string> {
   }
 }
 
-/** The restore-time environment: the --env-file (dotenv format) first, then each --env. */
+/**
+ * The restore-time environment: the --env-file (dotenv format) first, then each --env.
+ * dotenv rather than Node's util.parseEnv: they agree on comments, quotes, `export`, multi-line
+ * values, but util.parseEnv (22, 24 and 26) cuts `M="a \\"quote\\""` at the escaped quote
+ * (test/unit/helpers.test.ts shows the case).
+ */
 export async function restoreEnv(
   envFile: string | undefined,
   pairs: readonly [string, string][],

@@ -1,9 +1,13 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { statusOf } from '../../src/child.js';
 import { appEnv, withExposeGc } from '../../src/commands/checkpoint/env.js';
 import { combinedStatus } from '../../src/commands/restore.js';
-import { envPair, port, positiveInt, seconds } from '../../src/options.js';
+import { envPair, port, positiveInt, restoreEnv, seconds } from '../../src/options.js';
 import { colorEnabled, shellQuote } from '../../src/output.js';
 import { describeEvent, parseProgressLine } from '../../src/progress.js';
 
@@ -125,5 +129,23 @@ describe('output and statuses', () => {
     expect(statusOf(null, 'SIGKILL')).toBe(137);
     expect(combinedStatus([0, 0])).toBe(0);
     expect(combinedStatus([0, 42, 1])).toBe(42);
+  });
+});
+
+describe('--env-file', () => {
+  it('reads dotenv files as dotenv does, escaped quotes included (which util.parseEnv cuts short)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'defrost-env-'));
+    try {
+      const file = join(dir, '.env');
+      await writeFile(file, '# comment\nexport A=1\nB="two words # not a comment"\nM="a \\"quote\\""\n');
+      expect(await restoreEnv(file, [['B', 'flag wins']])).toEqual({
+        A: '1',
+        B: 'flag wins',
+        M: 'a \\"quote\\"',
+      });
+      expect(parseEnv('M="a \\"quote\\""\n').M).toBe('a \\');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
