@@ -8,10 +8,10 @@ import { signalPid, waitForPidGone } from '../process/pid.js';
 import { readLogExcerpt } from './log.js';
 
 /**
- * A private, short-lived `criu service` daemon for one self-dump.
+ * A private, short-lived `criu service` daemon for one checkpoint.
  *
  * libcriu's default mode forks a `criu swrk` child of the dumping process; that child ends up in
- * the image as a zombie whose PID must be free at every restore. A daemon outside the process
+ * the image as a zombie whose PID must be free at every restore. A service outside the dumped
  * tree has no such side effect (docs/criu-and-node.md), and it works when the server is PID 1 of
  * its own namespace, where swrk refuses ("criu itself is within dumped tree").
  *
@@ -28,59 +28,113 @@ export interface CriuService {
   stop(): Promise<void>;
 }
 
+/**
+ * The launcher's service: a child of this process that dies with it (`setpriv --pdeathsig KILL`),
+ * so a launcher killed by SIGKILL leaves no root daemon behind. The launcher is not part of the
+ * tree it dumps, so its children are not either.
+ */
 export async function startCriuService(criuBinary = 'criu', timeoutMs = 10_000): Promise<CriuService> {
+  return startService(criuBinary, timeoutMs, 'child');
+}
+
+/**
+ * A service for a process that dumps itself without a launcher: a daemon (`criu service -d`),
+ * because a child of the dumping process would be dumped with it. It cannot be tied to this
+ * process's life; stop() ends it after the dump, and only a SIGKILL during the dump outlives it.
+ */
+export async function startDetachedCriuService(
+  criuBinary = 'criu',
+  timeoutMs = 10_000,
+): Promise<CriuService> {
+  return startService(criuBinary, timeoutMs, 'daemon');
+}
+
+interface ServiceFiles {
+  readonly dir: string;
+  readonly address: string;
+  readonly pidFile: string;
+  readonly logFile: string;
+}
+
+async function startService(
+  criuBinary: string,
+  timeoutMs: number,
+  lifetime: 'child' | 'daemon',
+): Promise<CriuService> {
   const dir = await mkdtemp(join(tmpdir(), 'defrost-criu-service-'));
-  const address = join(dir, 'criu.sock');
-  const pidFile = join(dir, 'criu.pid');
-  const logFile = join(dir, 'service.log');
-  const launcherExit = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(
-      criuBinary,
-      ['service', '-d', '--address', address, '--pidfile', pidFile, '-o', logFile, '-v2'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    child.once('error', reject);
-    child.once('exit', (code) => resolve(code));
-  }).catch(async (cause: unknown) => {
+  const files = {
+    dir,
+    address: join(dir, 'criu.sock'),
+    pidFile: join(dir, 'criu.pid'),
+    logFile: join(dir, 'service.log'),
+  };
+  const serviceArgs = [
+    'service',
+    '--address',
+    files.address,
+    '--pidfile',
+    files.pidFile,
+    '-o',
+    files.logFile,
+    '-v2',
+  ];
+  const [file, args] =
+    lifetime === 'daemon'
+      ? [criuBinary, [...serviceArgs, '-d']]
+      : ['setpriv', ['--pdeathsig', 'KILL', '--', criuBinary, ...serviceArgs]];
+  const child = spawn(file, args, { stdio: 'ignore' });
+  // The launcher stops its service explicitly; a forgotten one must not keep the loop alive.
+  child.unref();
+  const exited = new Promise<string>((resolve) => {
+    child.once('error', (error) => resolve(`cannot start \`${file}\`: ${error.message}`));
+    child.once('exit', (code, signal) => resolve(`exit ${code ?? signal}`));
+  });
+  const pid = await waitForPidFile(files, timeoutMs, lifetime === 'child' ? exited : undefined);
+  if (typeof pid === 'string') {
+    const log = await readLogExcerpt(files.logFile);
     await rm(dir, { recursive: true, force: true });
-    throw new CheckpointError(`cannot start \`${criuBinary} service\`: ${(cause as Error).message}`, {
-      step: 'service',
-      cause,
-    });
+    throw new CheckpointError(`\`${criuBinary} service\` did not start (${pid})`, { step: 'service', log });
+  }
+  return serviceHandle(files, pid);
+}
+
+/** The service's PID once it listens (it writes the pidfile after bind), or why it never did. */
+async function waitForPidFile(
+  files: ServiceFiles,
+  timeoutMs: number,
+  exited: Promise<string> | undefined,
+): Promise<number | string> {
+  let exitReason: string | undefined;
+  void exited?.then((reason) => {
+    exitReason = reason;
   });
   const deadline = Date.now() + timeoutMs;
-  let pid = Number.NaN;
   while (Date.now() < deadline) {
-    pid = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
-    if (pid > 0) break;
+    const pid = Number.parseInt(await readFile(files.pidFile, 'utf8').catch(() => ''), 10);
+    if (pid > 0) return pid;
+    if (exitReason) return exitReason;
     await sleep(5);
   }
-  if (!(pid > 0)) {
-    const log = await readLogExcerpt(logFile);
-    await rm(dir, { recursive: true, force: true });
-    throw new CheckpointError(`\`criu service\` did not start (launcher exit code ${launcherExit})`, {
-      step: 'service',
-      log,
-    });
-  }
+  return exitReason ?? `no pidfile after ${timeoutMs} ms`;
+}
+
+function serviceHandle(files: ServiceFiles, pid: number): CriuService {
   let stopped = false;
   return {
-    address,
+    address: files.address,
     pid,
-    logFile,
+    logFile: files.logFile,
     async stop() {
       if (stopped) return;
       stopped = true;
-      // Dead is enough: the daemon's parent is init, which reaps it when it gets to it (1-2 s on
+      // Dead is enough: a daemon's parent is init, which reaps it when it gets to it (1-2 s on
       // some machines, a wait every checkpoint used to pay), and a zombie holds nothing.
       signalPid(pid, 'SIGTERM');
       if (!(await waitForPidGone(pid, 5_000, true))) {
         signalPid(pid, 'SIGKILL');
         await waitForPidGone(pid, 5_000, true);
       }
-      await rm(dir, { recursive: true, force: true });
+      await rm(files.dir, { recursive: true, force: true });
     },
   };
 }
@@ -127,5 +181,5 @@ export async function criuServiceForDump(
       { step: 'service' },
     );
   }
-  return startCriuService(o.criuBinary);
+  return startDetachedCriuService(o.criuBinary);
 }

@@ -57,6 +57,12 @@ export async function spawnFreezable(
   options: FreezableSpawnOptions = {},
 ): Promise<FreezableApp> {
   const { env = process.env, criuBinary, ...spawnOptions } = options;
+  if (!(await findOnPath('setpriv', env.PATH))) {
+    throw new LaunchError(
+      'setpriv is missing: defrost runs its criu service under `setpriv --pdeathsig KILL`, so that it ends with the launcher',
+      'install it (Debian and Ubuntu: apt-get install util-linux)',
+    );
+  }
   const criu = await startCriuService(criuBinary);
   try {
     const { child, program } = await spawnWithoutIoUring(command, {

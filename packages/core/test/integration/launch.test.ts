@@ -5,19 +5,22 @@
  * restore, on every Node version the tests run on.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDetachedCriuService } from '../../src/criu/service.js';
 import { runDoctor } from '../../src/doctor/index.js';
 import { LaunchError } from '../../src/errors.js';
 import { spawnWithoutIoUring } from '../../src/launch/freezable.js';
 import { withoutIoUring } from '../../src/launch/io-uring-filter.js';
+import { isAlive, waitForPidGone } from '../../src/process/pid.js';
 import { restoreToFile, spawnTracked, stopAllStarted } from '../../src/testing/index.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/launch-server.mjs', import.meta.url));
+const serviceLauncher = fileURLToPath(new URL('../fixtures/service-launcher.mjs', import.meta.url));
 let work: string;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'defrost-launch-'));
@@ -114,6 +117,26 @@ describe('apps started without io_uring (real seccomp, real CRIU)', () => {
     expect(failed).toMatchObject({ name: 'CheckpointError', step: 'service' });
     expect(failed.message).toContain('runs under a seccomp filter');
     expect(failed.message).toContain('defrost checkpoint -- COMMAND');
+  });
+
+  it('a launcher killed with SIGKILL takes its criu service with it (a detached one outlives it until stopped)', async () => {
+    const launcher = await spawnTracked(process.execPath, [serviceLauncher], {}, { launch: 'plain' });
+    const { pid, address } = (await launcher.waitFor((e) => e.event === 'service')) as unknown as {
+      pid: number;
+      address: string;
+    };
+    expect(await isAlive(pid)).toBe(true);
+    expect(statSync(address).isSocket()).toBe(true);
+    launcher.child.kill('SIGKILL');
+    expect(await waitForPidGone(pid, 5_000, true)).toBe(true);
+
+    const detached = await startDetachedCriuService();
+    try {
+      expect(await isAlive(detached.pid)).toBe(true);
+    } finally {
+      await detached.stop();
+    }
+    expect(await isAlive(detached.pid)).toBe(false);
   });
 
   it('a command that is not on PATH is a LaunchError naming it', async () => {
