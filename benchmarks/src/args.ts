@@ -1,4 +1,5 @@
 /** Command-line arguments of `pnpm bench`. Pure parsing: no file system, no defaults that need I/O. */
+import { type ParseArgsOptionsConfig, parseArgs as parseArgv } from 'node:util';
 
 export interface BenchArgs {
   /** Measured rounds (each contender once per round, interleaved). */
@@ -45,77 +46,73 @@ export class ArgsError extends Error {
   }
 }
 
-function positiveInt(name: string, raw: string | undefined): number {
-  if (raw === undefined || raw === '' || raw.startsWith('--')) throw new ArgsError(`${name} needs a value`);
-  if (!/^\d+$/.test(raw)) throw new ArgsError(`${name} must be a positive integer, got "${raw}"`);
-  const n = Number(raw);
+/** A whole number from 1 to 1000 (`--runs`). */
+export function positiveInt(name: string, raw: string | undefined): number {
+  const text = requiredValue(name, raw);
+  if (!/^\d+$/.test(text)) throw new ArgsError(`${name} must be a positive integer, got "${text}"`);
+  const n = Number(text);
   if (n < 1 || n > MAX_RUNS) throw new ArgsError(`${name} must be from 1 to ${MAX_RUNS}, got ${n}`);
   return n;
 }
 
-function value(name: string, raw: string | undefined): string {
-  if (raw === undefined || raw === '' || raw.startsWith('--')) throw new ArgsError(`${name} needs a value`);
+function requiredValue(name: string, raw: string | undefined): string {
+  if (raw === undefined || raw === '') throw new ArgsError(`${name} needs a value`);
   return raw;
 }
 
-export function parseArgs(argv: readonly string[]): BenchArgs {
-  let runs: number | undefined;
-  let app: string | undefined;
-  let out: string | undefined;
-  let json = false;
-  let quick = false;
-  let keep = false;
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    // `--name=value` is accepted as well as `--name value`.
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
-    const next = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
-    const flag = (): true => {
-      if (inline !== undefined) throw new ArgsError(`${name} takes no value`);
-      return true;
-    };
-    switch (name) {
-      case '--runs':
-        runs = positiveInt('--runs', next());
-        break;
-      case '--app':
-        app = value('--app', next());
-        break;
-      case '--out':
-        out = value('--out', next());
-        break;
-      case '--json':
-        json = flag();
-        break;
-      case '--quick':
-        quick = flag();
-        break;
-      case '--keep':
-        keep = flag();
-        break;
-      case '-h':
-      case '--help':
-        help = flag();
-        break;
-      case '--':
-        // pnpm passes a lone "--" through when called as `pnpm bench -- --json`
-        break;
-      default:
-        throw new ArgsError(`unknown argument "${arg}"`);
-    }
+/**
+ * util.parseArgs in strict mode, with its errors said the way the bench says them. The lone "--"
+ * pnpm passes through (`pnpm bench -- --json`) is dropped rather than read as "options end here".
+ */
+export function readOptions<const T extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: T,
+): ReturnType<typeof parseArgv<{ options: T; strict: true; allowPositionals: false }>>['values'] {
+  try {
+    return parseArgv({ args: argv.filter((a) => a !== '--'), options, strict: true, allowPositionals: false })
+      .values;
+  } catch (error) {
+    throw new ArgsError(describeParseError(error as Error & { code?: string }));
   }
+}
+
+function describeParseError(error: Error & { code?: string }): string {
+  const quoted = /'([^']*)'/.exec(error.message)?.[1] ?? '';
+  const option = /--?[\w-]+/.exec(quoted)?.[0] ?? quoted;
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unknown argument "${quoted}"`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return error.message.includes('does not take an argument')
+        ? `${option} takes no value`
+        : `${option} needs a value`;
+    default:
+      return error.message;
+  }
+}
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const values = readOptions(argv, {
+    runs: { type: 'string' },
+    app: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  const quick = values.quick;
   return {
-    runs: runs ?? (quick ? QUICK_RUNS : DEFAULT_RUNS),
-    app,
-    json,
-    out,
+    runs:
+      values.runs === undefined ? (quick ? QUICK_RUNS : DEFAULT_RUNS) : positiveInt('--runs', values.runs),
+    app: values.app === undefined ? undefined : requiredValue('--app', values.app),
+    json: values.json,
+    out: values.out === undefined ? undefined : requiredValue('--out', values.out),
     quick,
-    keep,
+    keep: values.keep,
     warmupRounds: 1,
     steadyWarmupMs: quick ? 3_000 : 15_000,
-    help,
+    help: values.help,
   };
 }

@@ -126,7 +126,6 @@ export interface BenchDocument {
   };
   readonly contenders: Partial<Record<ContenderId, ContenderResult>>;
   readonly contenderInfo: Partial<Record<ContenderId, ContenderInfo>>;
-  readonly skipped: Partial<Record<ContenderId, string>>;
   readonly ratios: Partial<Record<MetricKey, number>>;
   readonly steadyStateP99Ms: number;
   readonly steadyStateP50Ms: number;

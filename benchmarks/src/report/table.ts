@@ -65,8 +65,6 @@ export function renderReport(doc: BenchDocument): string {
       lines.push(
         `  ${id.padEnd(18)} ${info.command}${info.note ? `\n  ${''.padEnd(18)} (${info.note})` : ''}${info.restorePaths ? `\n  ${''.padEnd(18)} (${info.restorePaths})` : ''}`,
       );
-    const why = doc.skipped[id];
-    if (why) lines.push(`  ${id.padEnd(18)} skipped: ${why}`);
   }
   lines.push('');
   lines.push(
