@@ -5,6 +5,7 @@ import {
   forgetLaunchPlan,
   LaunchError,
   type RestoredServer,
+  type RestoreOptions,
   requireCriuBinary,
   restore,
   type ServerExit,
@@ -77,7 +78,7 @@ async function runCold(command: readonly string[], env: NodeJS.ProcessEnv, io: I
   }
 }
 
-export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number> {
+function checkCommandArgs(args: RestoreArgs): void {
   if (args.command.length > 0 && !args.fallback) {
     throw new UsageError(
       `a command after the image directory is only run with --fallback (got: ${shellQuote(args.command)})`,
@@ -90,25 +91,39 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
       'defrost restore DIR --fallback -- node app.js',
     );
   }
-  const absDir = resolve(args.dir);
+}
+
+/** Signals that arrive while restoring stop a pull and are passed on once the copies run. */
+interface SignalRelay {
+  pending: NodeJS.Signals | undefined;
+  readonly servers: RestoredServer[];
+  readonly abortPull: AbortController;
+  remove(): void;
+}
+
+function relaySignals(): SignalRelay {
+  const relay: SignalRelay = {
+    pending: undefined,
+    servers: [],
+    abortPull: new AbortController(),
+    remove: () => undefined,
+  };
+  relay.remove = onSignals((signal) => {
+    relay.pending = signal;
+    relay.abortPull.abort();
+    for (const server of relay.servers) server.signal(signal);
+  });
+  return relay;
+}
+
+export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number> {
+  checkCommandArgs(args);
   const env = await restoreEnv(args.envFile, args.env);
   // The key given, else the host's: either way a signature is then required.
   const key = await signingKeyFor(args.signingKeyFile, io.env);
-  const signingKey = key?.key;
-  const s = stylesFor(colorEnabled(io.stderr, io.env));
-
-  // Signals that arrive while restoring are passed on once the copies run.
-  let pending: NodeJS.Signals | undefined;
-  const servers: RestoredServer[] = [];
-  const abortPull = new AbortController();
-  const removeSignals = onSignals((signal) => {
-    pending = signal;
-    abortPull.abort();
-    for (const server of servers) server.signal(signal);
-  });
-  let imageDir = absDir;
+  const relay = relaySignals();
   try {
-    const options = {
+    const options: RestoreOptions = {
       env,
       ...(args.port !== undefined ? { port: args.port } : {}),
       // As a file, so that the launch plan can record which key it was checked with.
@@ -117,67 +132,92 @@ export async function restoreCommand(args: RestoreArgs, io: Io): Promise<number>
         ? { lazyPages: true, onWarning: (message: string) => printWarning(io, message) }
         : {}),
     };
-    let attempts: PromiseSettledResult<RestoredServer>[];
-    try {
-      const fromRegistry = await isRegistryArgument(args.dir);
-      if (fromRegistry) imageDir = await imageFromRegistry(args, signingKey, abortPull.signal, io);
-      // Several copies: hash the image once here instead of once per copy.
-      let skipVerify = false;
-      if (args.copies > 1) {
-        const criu = await requireCriuBinary();
-        await verifyImage(imageDir, {
-          ...(signingKey !== undefined ? { signingKey, requireSignature: true } : {}),
-          host: { ...(await currentHostFacts()), criuVersion: criu.version.text },
-          onWarning: (w) => printWarning(io, w.message),
-        });
-        skipVerify = true;
-      }
-      // One copy restored with the defaults leaves a launch plan: the next start skips Node.
-      // Not for a REF: the native launcher only takes directories.
-      const recordLaunchPlan = args.copies === 1 && !fromRegistry;
-      attempts = await Promise.allSettled(
-        Array.from({ length: args.copies }, (_, copy) =>
-          restore(imageDir, { ...options, copy, skipVerify, recordLaunchPlan }),
-        ),
-      );
-    } catch (error) {
-      attempts = [{ status: 'rejected', reason: error }];
-    }
-
+    const { imageDir, attempts } = await restoreCopies(args, options, key?.key, relay, io);
     const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
-    for (const a of attempts) if (a.status === 'fulfilled') servers.push(a.value);
-    if (failed) {
-      // The next start must not try a plan that no longer works before coming here.
-      await forgetLaunchPlan(imageDir);
-      // All or nothing: copies that did come up are stopped before reporting or falling back.
-      await Promise.all(servers.map((server) => server.stop(5_000)));
-      servers.length = 0;
-      if (pending) return statusOf(null, pending);
-      if (!args.fallback) throw failed.reason;
-      const reason = reasonFor(failed.reason, args.dir, absDir);
-      io.stderr.write(
-        `${s.bold(s.yellow(`defrost: cannot restore ${args.dir}: ${reason}; starting cold: ${shellQuote(args.command)}`))}\n`,
-      );
-      if (exitCodeFor(failed.reason) !== EXIT.IMAGE_REFUSED && io.env.DEFROST_DEBUG === '1')
-        printError(io, failed.reason);
-      removeSignals();
-      const coldEnv: NodeJS.ProcessEnv = { ...io.env, ...env };
-      if (args.port !== undefined) coldEnv.PORT = String(args.port);
-      return await runCold(args.command, coldEnv, io);
-    }
-
-    servers.forEach((server, copy) => {
-      const which = servers.length > 1 ? ` [copy ${copy}]` : '';
-      io.stderr.write(
-        `${s.green(`defrost: restored ${args.dir} in ${Math.round(server.readyMs)} ms (pid ${server.pid})${which}`)}\n`,
-      );
-      if (pending) server.signal(pending);
-    });
-    const exits: ServerExit[] = await Promise.all(servers.map((server) => server.exited));
-    return combinedStatus(exits.map((e) => e.status));
+    for (const a of attempts) if (a.status === 'fulfilled') relay.servers.push(a.value);
+    if (failed) return await afterFailure(args, imageDir, failed.reason, env, relay, io);
+    return await supervise(args, relay, io);
   } finally {
-    removeSignals();
+    relay.remove();
   }
+}
+
+/** Pulls a REF, then restores every copy; failures come back as rejected attempts. */
+async function restoreCopies(
+  args: RestoreArgs,
+  options: RestoreOptions,
+  signingKey: Buffer | undefined,
+  relay: SignalRelay,
+  io: Io,
+): Promise<{ imageDir: string; attempts: PromiseSettledResult<RestoredServer>[] }> {
+  let imageDir = resolve(args.dir);
+  try {
+    const fromRegistry = await isRegistryArgument(args.dir);
+    if (fromRegistry) imageDir = await imageFromRegistry(args, signingKey, relay.abortPull.signal, io);
+    // Several copies: hash the image once here instead of once per copy.
+    const skipVerify = args.copies > 1;
+    if (skipVerify) {
+      const criu = await requireCriuBinary();
+      await verifyImage(imageDir, {
+        ...(signingKey !== undefined ? { signingKey, requireSignature: true } : {}),
+        host: { ...(await currentHostFacts()), criuVersion: criu.version.text },
+        onWarning: (w) => printWarning(io, w.message),
+      });
+    }
+    // One copy restored with the defaults leaves a launch plan: the next start skips Node.
+    // Not for a REF: the native launcher only takes directories.
+    const recordLaunchPlan = args.copies === 1 && !fromRegistry;
+    const attempts = await Promise.allSettled(
+      Array.from({ length: args.copies }, (_, copy) =>
+        restore(imageDir, { ...options, copy, skipVerify, recordLaunchPlan }),
+      ),
+    );
+    return { imageDir, attempts };
+  } catch (error) {
+    return { imageDir, attempts: [{ status: 'rejected', reason: error }] };
+  }
+}
+
+/** All or nothing: copies that did come up are stopped, then the error, or the cold start. */
+async function afterFailure(
+  args: RestoreArgs,
+  imageDir: string,
+  reason: unknown,
+  env: NodeJS.ProcessEnv,
+  relay: SignalRelay,
+  io: Io,
+): Promise<number> {
+  // The next start must not try a plan that no longer works before coming here.
+  await forgetLaunchPlan(imageDir);
+  await Promise.all(relay.servers.map((server) => server.stop(5_000)));
+  relay.servers.length = 0;
+  if (relay.pending) return statusOf(null, relay.pending);
+  if (!args.fallback) throw reason;
+  const s = stylesFor(colorEnabled(io.stderr, io.env));
+  const why = reasonFor(reason, args.dir, resolve(args.dir));
+  io.stderr.write(
+    `${s.bold(s.yellow(`defrost: cannot restore ${args.dir}: ${why}; starting cold: ${shellQuote(args.command)}`))}\n`,
+  );
+  if (exitCodeFor(reason) !== EXIT.IMAGE_REFUSED && io.env.DEFROST_DEBUG === '1') printError(io, reason);
+  relay.remove();
+  const coldEnv: NodeJS.ProcessEnv = { ...io.env, ...env };
+  if (args.port !== undefined) coldEnv.PORT = String(args.port);
+  return runCold(args.command, coldEnv, io);
+}
+
+/** Says each copy is up, passes on a signal that came meanwhile, and waits for them all. */
+async function supervise(args: RestoreArgs, relay: SignalRelay, io: Io): Promise<number> {
+  const s = stylesFor(colorEnabled(io.stderr, io.env));
+  const { servers } = relay;
+  servers.forEach((server, copy) => {
+    const which = servers.length > 1 ? ` [copy ${copy}]` : '';
+    io.stderr.write(
+      `${s.green(`defrost: restored ${args.dir} in ${Math.round(server.readyMs)} ms (pid ${server.pid})${which}`)}\n`,
+    );
+    if (relay.pending) server.signal(relay.pending);
+  });
+  const exits: ServerExit[] = await Promise.all(servers.map((server) => server.exited));
+  return combinedStatus(exits.map((e) => e.status));
 }
 
 export function registerRestoreCommand(program: Command, io: Io, run: Run): void {

@@ -120,100 +120,121 @@ function libcriuProbe(soname: string): { loaded?: { version: string }; error?: E
   }
 }
 
+type Run = (file: string, args: readonly string[], extraEnv?: NodeJS.ProcessEnv) => Promise<CommandResult>;
+
+interface CriuFound {
+  readonly path: string | undefined;
+  readonly versionOutput: CommandResult | undefined;
+  readonly version: CriuVersion | undefined;
+}
+
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const env = options.env ?? process.env;
-  const paths: DoctorPaths = { ...DEFAULT_PATHS, ...options.paths };
-  const kernel = options.kernel ?? release();
-  const platform = options.platform ?? process.platform;
-  const nodeVersion = options.nodeVersion ?? process.version;
-  const execPath = options.execPath ?? process.execPath;
-  const euid = options.euid ?? process.geteuid?.();
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const soname = options.libcriuSoname ?? LIBCRIU_SONAME;
-  const run = (
-    file: string,
-    args: readonly string[],
-    extraEnv: NodeJS.ProcessEnv = {},
-  ): Promise<CommandResult> => runCommand(file, args, { env: { ...env, ...extraEnv }, timeoutMs });
+  const run: Run = (file, args, extraEnv = {}) =>
+    runCommand(file, args, { env: { ...env, ...extraEnv }, timeoutMs });
+  const criu = await findCriu(options, env, run);
+  const checks = [...(await machineChecks(options, env, run, criu)), ...(await fastRestoreChecks(options))];
+  const counts = { pass: 0, warn: 0, fail: 0 };
+  for (const c of checks) counts[c.status] += 1;
+  const failed = (id: string): boolean => checks.find((c) => c.id === id)?.status === 'fail';
+  return {
+    ok: counts.fail === 0,
+    checks,
+    counts,
+    criu: {
+      ...(criu.path ? { path: criu.path } : {}),
+      ...(criu.version ? { version: criu.version.text } : {}),
+    },
+    needsCriuInstall: failed('criu') || failed('libcriu'),
+  };
+}
 
-  const criuPath = options.criuBinary
+async function findCriu(options: DoctorOptions, env: NodeJS.ProcessEnv, run: Run): Promise<CriuFound> {
+  const path = options.criuBinary
     ? ((await findOnPath(options.criuBinary, env.PATH)) ?? options.criuBinary)
     : await findOnPath('criu', env.PATH);
-  const versionOutput = criuPath ? await run(criuPath, ['--version']) : undefined;
-  const criuVersion: CriuVersion | undefined =
-    versionOutput?.code === 0 ? parseCriuVersion(versionOutput.stdout) : undefined;
+  const versionOutput = path ? await run(path, ['--version']) : undefined;
+  const version = versionOutput?.code === 0 ? parseCriuVersion(versionOutput.stdout) : undefined;
+  return { path, versionOutput, version };
+}
 
-  const [
-    criuCheck,
-    uffdFeature,
-    gcProbe,
-    procStatus,
-    mounts,
-    uffdSysctl,
-    thp,
-    kdat,
-    kdatTmp,
-    range,
-    setpriv,
-    unshare,
-    perl,
-    ioUring,
-  ] = await Promise.all([
-    criuPath ? run(criuPath, ['check']) : undefined,
-    criuPath && criuVersion ? run(criuPath, ['check', '--feature', 'uffd-noncoop']) : undefined,
-    // The same node, with the flag where `defrost checkpoint` puts it.
-    run(execPath, ['-e', 'process.stdout.write(typeof gc)'], {
-      NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --expose-gc`.trim(),
-    }),
-    readText(paths.procStatus),
-    readText(paths.mounts),
-    readText(paths.unprivilegedUffd),
-    readText(paths.thp),
-    fileInfo(paths.kdat),
-    fileInfo(`${paths.kdat}.tmp`),
-    testedNodeRange(paths.packageJson),
+/** Everything the checks look at, gathered at once (probes, files, programs on PATH). */
+async function gatherFacts(options: DoctorOptions, env: NodeJS.ProcessEnv, run: Run, criu: CriuFound) {
+  const paths: DoctorPaths = { ...DEFAULT_PATHS, ...options.paths };
+  const execPath = options.execPath ?? process.execPath;
+  const toolsFound = Promise.all([
     findOnPath('setpriv', env.PATH),
     findOnPath('unshare', env.PATH),
     findOnPath('perl', env.PATH),
     // The node that `defrost checkpoint -- node app.js` would run, which may not be this one.
     findOnPath('node', env.PATH).then((node) => probeIoUring(node ?? execPath, run, paths.ioUringSysctl)),
   ]);
-  const libcriu = libcriuProbe(soname);
+  const [criuCheck, uffdFeature, gcProbe, procStatus, mounts, uffdSysctl, thp, kdat, kdatTmp, range] =
+    await Promise.all([
+      criu.path ? run(criu.path, ['check']) : undefined,
+      criu.path && criu.version ? run(criu.path, ['check', '--feature', 'uffd-noncoop']) : undefined,
+      // The same node, with the flag where `defrost checkpoint` puts it.
+      run(execPath, ['-e', 'process.stdout.write(typeof gc)'], {
+        NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --expose-gc`.trim(),
+      }),
+      readText(paths.procStatus),
+      readText(paths.mounts),
+      readText(paths.unprivilegedUffd),
+      readText(paths.thp),
+      fileInfo(paths.kdat),
+      fileInfo(`${paths.kdat}.tmp`),
+      testedNodeRange(paths.packageJson),
+    ]);
+  const [setpriv, unshare, perl, ioUring] = await toolsFound;
   // `defrost restore` keeps CRIU's kernel-feature cache itself (restore/kdat-cache.ts).
   const restoreKdatCacheDir = options.restoreKdatCacheDir ?? cacheDir();
   const restoreCache = { dir: restoreKdatCacheDir, files: await countKdatFiles(restoreKdatCacheDir) };
-
-  const checks: DoctorCheck[] = [
-    checkKernel(platform, kernel, osArch()),
-    checkCriuVersion(criuPath, versionOutput, criuVersion, kernel, env.PATH ?? ''),
-    checkLibcriu(soname, libcriu.loaded, libcriu.error),
-    checkCapabilities(euid, procStatus),
-    checkCriuCheck(criuPath, criuCheck),
-    checkRestoreTools({ setpriv, unshare, perl }),
-    checkKdatCache(mounts, kdat, kdatTmp, paths.kdat, restoreCache),
-    checkUserfaultfd(uffdSysctl, uffdFeature, euid),
-    checkThp(thp),
-    checkIoUring(ioUring),
-    checkNodeVersion(nodeVersion, range, execPath),
-    checkExposeGc(gcProbe),
-  ];
-  if (options.fastRestoreBinary !== undefined) {
-    const binary = options.fastRestoreBinary;
-    const executable = await access(binary, constants.X_OK).then(
-      () => true,
-      () => false,
-    );
-    const dir = cacheDir();
-    checks.push(checkFastRestore({ path: binary, executable }, { dir, state: await cacheDirState(dir) }));
-  }
-  const counts = { pass: 0, warn: 0, fail: 0 };
-  for (const c of checks) counts[c.status] += 1;
-  const byId = (id: string): DoctorCheck | undefined => checks.find((c) => c.id === id);
   return {
-    ok: counts.fail === 0,
-    checks,
-    counts,
-    criu: { ...(criuPath ? { path: criuPath } : {}), ...(criuVersion ? { version: criuVersion.text } : {}) },
-    needsCriuInstall: byId('criu')?.status === 'fail' || byId('libcriu')?.status === 'fail',
+    paths,
+    execPath,
+    probes: { criuCheck, uffdFeature, gcProbe, ioUring },
+    files: { procStatus, mounts, uffdSysctl, thp, kdat, kdatTmp, range },
+    tools: { setpriv, unshare, perl },
+    restoreCache,
   };
+}
+
+async function machineChecks(
+  options: DoctorOptions,
+  env: NodeJS.ProcessEnv,
+  run: Run,
+  criu: CriuFound,
+): Promise<DoctorCheck[]> {
+  const { paths, execPath, probes, files, tools, restoreCache } = await gatherFacts(options, env, run, criu);
+  const kernel = options.kernel ?? release();
+  const euid = options.euid ?? process.geteuid?.();
+  const soname = options.libcriuSoname ?? LIBCRIU_SONAME;
+  const libcriu = libcriuProbe(soname);
+  return [
+    checkKernel(options.platform ?? process.platform, kernel, osArch()),
+    checkCriuVersion(criu.path, criu.versionOutput, criu.version, kernel, env.PATH ?? ''),
+    checkLibcriu(soname, libcriu.loaded, libcriu.error),
+    checkCapabilities(euid, files.procStatus),
+    checkCriuCheck(criu.path, probes.criuCheck),
+    checkRestoreTools(tools),
+    checkKdatCache(files.mounts, files.kdat, files.kdatTmp, paths.kdat, restoreCache),
+    checkUserfaultfd(files.uffdSysctl, probes.uffdFeature, euid),
+    checkThp(files.thp),
+    checkIoUring(probes.ioUring),
+    checkNodeVersion(options.nodeVersion ?? process.version, files.range, execPath),
+    checkExposeGc(probes.gcProbe),
+  ];
+}
+
+/** The CLI's native launcher, when the caller has one to report on. */
+async function fastRestoreChecks(options: DoctorOptions): Promise<DoctorCheck[]> {
+  if (options.fastRestoreBinary === undefined) return [];
+  const binary = options.fastRestoreBinary;
+  const executable = await access(binary, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+  const dir = cacheDir();
+  return [checkFastRestore({ path: binary, executable }, { dir, state: await cacheDirState(dir) })];
 }

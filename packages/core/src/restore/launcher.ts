@@ -161,36 +161,14 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
     throw new RestoreError(cause.message, { step: 'criu', cause });
   });
   await requireRestoreTools();
-  let warned = false;
-  // A key given as bytes, else the key file given, else the host's (which makes it required).
-  const keyFile =
-    options.signingKey === undefined ? await resolveSigningKey(options.signingKeyFile) : undefined;
-  const signingKey = options.signingKey ?? keyFile?.key;
-  const manifest = await verifyImage(dir, {
-    ...(signingKey !== undefined ? { signingKey } : {}),
-    requireSignature: (options.requireSignature ?? false) || keyFile !== undefined,
-    host: { ...(await currentHostFacts()), criuVersion: criu.version.text },
-    skipHashes: options.skipVerify ?? false,
-    onWarning: (w) => {
-      warned = true;
-      emitProcessWarning(w);
-    },
-  });
-
+  const checked = await checkImage(dir, options, criu.version.text);
   const checksMs = performance.now() - started;
-  const inherit = inheritedDescriptors(manifest.stdio);
-  if (!inherit) {
-    throw new RestoreError(
-      `image ${dir} was made by an older defrost (no imagesDirKey in its manifest); rebuild it`,
-      { step: 'verify' },
-    );
-  }
   const kdat = options.kdatCache === false ? undefined : await kdatCachePaths(criu.version.text);
-  const launch = (lazyPages: boolean): Promise<LaunchedCopy> =>
+  const launched = await launchWithFallback(options, (lazyPages) =>
     launchCopy({
       dir,
-      inherit,
-      serverPid: manifest.process.pid,
+      inherit: checked.inherit,
+      serverPid: checked.manifest.process.pid,
       criuPath: criu.path,
       kdat,
       lazyPages,
@@ -203,40 +181,93 @@ export async function restore(imageDir: string, options: RestoreOptions = {}): P
       logLevel: options.logLevel ?? 4,
       readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
       lazyPagesDaemon: options.lazyPagesDaemon,
-    });
-  let launched: LaunchedCopy;
-  if (options.lazyPages) {
-    try {
-      launched = await launch(true);
-    } catch (error) {
-      // Nothing of the copy ran yet (it never reported ready): restoring eagerly is safe.
-      if (!(error instanceof RestoreError) || error.step === 'hooks') throw error;
-      options.onWarning?.(`lazy-pages restore failed, restoring eagerly instead: ${error.message}`);
-      launched = await launch(false);
-    }
-  } else {
-    launched = await launch(false);
-  }
-  const { child, exited, launcherPid, restoreId, hooksMs, launchToReadyMs, criuMs, lazyPages } = launched;
+    }),
+  );
   const readyMs = performance.now() - started;
   const kdatFile = kdat?.load ?? kdat?.save;
-  if (options.recordLaunchPlan && !warned && kdatFile && plannable(options)) {
+  if (options.recordLaunchPlan && !checked.warned && kdatFile && plannable(options)) {
     await writeLaunchPlan({
       imageDir: dir,
-      manifest,
+      manifest: checked.manifest,
       criuPath: criu.path,
       kdatFile,
       nodePath: process.execPath,
-      signingKeyFile: keyFile?.keyFile,
+      signingKeyFile: checked.keyFile,
     });
   }
-  const timings: RestoreTimings = { checksMs, launchToReadyMs, criuMs, lazyPages };
+  const { launchToReadyMs, criuMs, lazyPages } = launched;
+  return restoredServer(checked.manifest, launched, readyMs, {
+    checksMs,
+    launchToReadyMs,
+    criuMs,
+    lazyPages,
+  });
+}
+
+interface CheckedImage {
+  readonly manifest: ImageManifest;
+  readonly inherit: NonNullable<ReturnType<typeof inheritedDescriptors>>;
+  /** Whether a check warned (such a restore leaves no launch plan, whose launcher cannot warn). */
+  readonly warned: boolean;
+  /** The key file the signature was checked with, when it came from a file. */
+  readonly keyFile: string | undefined;
+}
+
+/** Verifies the image against this host: hashes, signature, compatibility. */
+async function checkImage(dir: string, options: RestoreOptions, criuVersion: string): Promise<CheckedImage> {
+  let warned = false;
+  // A key given as bytes, else the key file given, else the host's (which makes it required).
+  const keyFile =
+    options.signingKey === undefined ? await resolveSigningKey(options.signingKeyFile) : undefined;
+  const signingKey = options.signingKey ?? keyFile?.key;
+  const manifest = await verifyImage(dir, {
+    ...(signingKey !== undefined ? { signingKey } : {}),
+    requireSignature: (options.requireSignature ?? false) || keyFile !== undefined,
+    host: { ...(await currentHostFacts()), criuVersion },
+    skipHashes: options.skipVerify ?? false,
+    onWarning: (w) => {
+      warned = true;
+      emitProcessWarning(w);
+    },
+  });
+  const inherit = inheritedDescriptors(manifest.stdio);
+  if (!inherit) {
+    throw new RestoreError(
+      `image ${dir} was made by an older defrost (no imagesDirKey in its manifest); rebuild it`,
+      { step: 'verify' },
+    );
+  }
+  return { manifest, inherit, warned, keyFile: keyFile?.keyFile };
+}
+
+/** A lazy-pages restore that fails before the copy ran is retried eagerly. */
+async function launchWithFallback(
+  options: RestoreOptions,
+  launch: (lazyPages: boolean) => Promise<LaunchedCopy>,
+): Promise<LaunchedCopy> {
+  if (!options.lazyPages) return launch(false);
+  try {
+    return await launch(true);
+  } catch (error) {
+    // Nothing of the copy ran yet (it never reported ready): restoring eagerly is safe.
+    if (!(error instanceof RestoreError) || error.step === 'hooks') throw error;
+    options.onWarning?.(`lazy-pages restore failed, restoring eagerly instead: ${error.message}`);
+    return launch(false);
+  }
+}
+
+async function restoredServer(
+  manifest: ImageManifest,
+  launched: LaunchedCopy,
+  readyMs: number,
+  timings: RestoreTimings,
+): Promise<RestoredServer> {
+  const { child, exited, launcherPid, restoreId, hooksMs } = launched;
   const pid = await serverPidOf(launcherPid, manifest.process.pid);
   if (pid === undefined) {
     await stopPid(launcherPid, 1_000);
     throw new RestoreError('restored server vanished right after reporting ready', { step: 'ready' });
   }
-
   return {
     manifest,
     restoreId,
