@@ -18,6 +18,7 @@ app.defrost.afterRestore((ctx) => {
   restoreId = ctx.restoreId ?? null;
 });
 
+app.get('/healthz', async () => ({ ok: true }));
 app.get('/count', async () => ({ count: ++count, bootId, restoreId }));
 app.get('/random', async () => ({
   restoreId,

@@ -10,17 +10,19 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopAllStarted } from '@defrost/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
 import { restoreRunOptions } from '../../src/capabilities.js';
 import { type HostState, recordHostState, restoreHostState } from '../../src/host-state.js';
 import { waitForJson } from '../../src/http.js';
 import { type AppImages, buildAppImages, REPO_ROOT } from '../../src/images.js';
 import { createTestNetwork, type NetHost, type TestNetwork } from '../../src/network.js';
 import { type ContainerTools, containerTools } from '../../src/podman.js';
+import { parseUnit, quadletRunOptions } from '../../src/quadlet.js';
 import { type LoopbackRegistry, startLoopbackRegistry } from '../../src/registry.js';
 import { run } from '../../src/run.js';
 
@@ -92,21 +94,35 @@ afterAll(async () => {
   if (hostBefore) expect(await restoreHostState(hostBefore)).toEqual([]);
 }, 120_000);
 
-/** `podman run -d` with the restore capabilities; resolves once /count answers on the host. */
-async function startContainer(
-  name: string,
+/** `podman run -d OPTIONS IMAGE`; resolves once /count answers from the test's address. */
+async function runAndWait(
   image: string,
   options: readonly string[],
   port: number,
 ): Promise<{ count: Count; firstAnswerMs: number }> {
-  containers.add(name);
   const started = performance.now();
-  await tools.podman(['run', '--detach', '--name', name, ...options, image]);
+  await tools.podman(['run', '--detach', ...options, image]);
   const count = await waitForJson<Count>(`http://${host.address}:${port}/count`, {
     localAddress: net.clientAddress,
     withinMs: 60_000,
   });
   return { count, firstAnswerMs: performance.now() - started };
+}
+
+function startContainer(name: string, image: string, options: readonly string[], port: number) {
+  containers.add(name);
+  return runAndWait(image, ['--name', name, ...options], port);
+}
+
+/** The logs of the containers `podman kube play` made (named after the pod and the container). */
+async function kubeLogs(): Promise<string> {
+  const { stdout } = await tools.podman(['ps', '--all', '--format', '{{.Names}}']);
+  const names = stdout.split('\n').filter(Boolean);
+  const inspect = async (n: string) =>
+    (await tools.podman(['inspect', '--format', '{{.EffectiveCaps}} {{.HostConfig.SecurityOpt}}', n])).stdout;
+  return (await Promise.all(names.map(async (n) => `${n}: ${await inspect(n)}\n${await logsOf(n)}`))).join(
+    '\n',
+  );
 }
 
 const logsOf = async (name: string): Promise<string> => {
@@ -182,5 +198,45 @@ describe('a restored server under Podman', () => {
     expect(await logsOf('cold')).toMatch(
       /cannot restore \/var\/lib\/defrost\/image: no such directory; starting cold/,
     );
+  });
+
+  it('the Quadlet unit of docs/deploy, as podman runs it (its image and port replaced)', async () => {
+    const unit = quadletRunOptions(
+      parseUnit(await readFile(join(REPO_ROOT, 'docs/deploy/blog.container'), 'utf8')),
+    );
+    const options = unit.options.map((o) => (o === '8080:8080' ? `${host.address}:18084:8080` : o));
+    expect(options).toContain(`${host.address}:18084:8080`);
+    containers.add(options[options.indexOf('--name') + 1]!);
+    const { count } = await runAndWait(images.baked, options, 18084);
+    expect(count.bootId).toBe(frozenBootId);
+  });
+
+  it('the Kubernetes manifest of docs/deploy with `podman kube play` (its image and port replaced)', async () => {
+    const docs = parseAllDocuments(
+      await readFile(join(REPO_ROOT, 'docs/deploy/kubernetes.yaml'), 'utf8'),
+    ).map((d) => d.toJS());
+    const deployment = docs.find((d) => d.kind === 'Deployment');
+    const container = deployment.spec.template.spec.containers[0];
+    deployment.spec.replicas = 1; // podman starts every replica, on one host port
+    // podman 4.3 reads the seccomp profile from the annotation Kubernetes dropped in 1.27, not
+    // from securityContext.seccompProfile (which Kubernetes reads); docs/containers.md says so.
+    deployment.spec.template.metadata.annotations = {
+      'seccomp.security.alpha.kubernetes.io/pod': 'unconfined',
+    };
+    container.image = images.baked;
+    container.ports = [{ name: 'http', containerPort: 8080, hostPort: 18085, hostIP: host.address }];
+    const file = join(work, 'kube.yaml');
+    await writeFile(file, stringify(deployment));
+    try {
+      await tools.podman(['kube', 'play', file]);
+      const count = await waitForJson<Count>(`http://${host.address}:18085/count`, {
+        localAddress: net.clientAddress,
+        withinMs: 60_000,
+      });
+      expect(count.bootId, await kubeLogs()).toBe(frozenBootId);
+      expect(count.count).toBeGreaterThan(1);
+    } finally {
+      await tools.podman(['kube', 'down', file]).catch(() => undefined);
+    }
   });
 });
