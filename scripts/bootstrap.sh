@@ -13,6 +13,7 @@ if [[ $(id -u) -eq 0 ]]; then
   bash scripts/install-criu.sh
   bash scripts/install-build-tools.sh
   bash scripts/install-test-tools.sh
+  bash scripts/install-container-tools.sh
 else
   command -v criu >/dev/null || say "warning: criu is missing and this is not root; run 'sudo bash scripts/install-criu.sh'"
 fi

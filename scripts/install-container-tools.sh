@@ -43,3 +43,8 @@ if [[ -n $removals ]]; then
 fi
 say "installing ${missing[*]} (container tests and benchmark)"
 apt-get "${args[@]}" >/dev/null
+# Debian's package also enables podman's API socket and its restart/auto-update services, as
+# root; the tests and the benchmark run podman themselves and need none of them.
+if [[ " ${missing[*]} " == *" podman "* ]] && command -v systemctl >/dev/null; then
+  systemctl disable --now podman.socket podman.service podman-restart.service podman-auto-update.timer >/dev/null 2>&1 || true
+fi

@@ -3,14 +3,14 @@
 # in scripts/node-versions, one version after the other, and the fuzzing of the native launcher.
 #
 #   DEFROST_TEST_NODES="24 26"    only these versions (prefixes of the listed ones)
-#   DEFROST_TEST_SUITES=unit      only the unit tests (or: integration, fuzz, soak)
+#   DEFROST_TEST_SUITES=unit      only the unit tests (or: integration, fuzz, soak, containers)
 #   DEFROST_FUZZ_SECONDS=N        time per fuzz target (default 20; packages/cli/native/fuzz/run.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
 nodes=${DEFROST_TEST_NODES:-$(awk '!/^#/ && NF {print $1}' scripts/node-versions)}
-suites=${DEFROST_TEST_SUITES:-unit integration fuzz soak}
+suites=${DEFROST_TEST_SUITES:-unit integration fuzz soak containers}
 
 # The native launcher's fuzzing (libFuzzer) does not involve Node: once, not per version.
 if [[ " $suites " == *" fuzz "* ]]; then
@@ -21,7 +21,7 @@ fi
 for version in $nodes; do
   bin=$(bash scripts/node-bin.sh "$version")
   for suite in $suites; do
-    [[ $suite == fuzz || $suite == soak ]] && continue
+    [[ $suite == fuzz || $suite == soak || $suite == containers ]] && continue
     printf '\n== Node %s: %s tests\n' "$("$bin/node" --version)" "$suite" >&2
     # Integration files run one package at a time: real dumps and restores share PIDs, ports and 2 cores.
     concurrency=$([[ $suite == integration ]] && echo --concurrency=1 || true)
@@ -35,4 +35,12 @@ if [[ " $suites " == *" soak "* ]]; then
   bin=$(bash scripts/node-bin.sh)
   printf '\n== Node %s: soak tests\n' "$("$bin/node" --version)" >&2
   PATH="$bin:$PATH" pnpm exec turbo run test:soak --concurrency=1
+fi
+
+# The container tests (podman, buildah, network namespaces: packages/container) build a container
+# image and start many processes: once, on the default Node (the container's Node is always 24).
+if [[ " $suites " == *" containers "* ]]; then
+  bin=$(bash scripts/node-bin.sh)
+  printf '\n== Node %s: container tests\n' "$("$bin/node" --version)" >&2
+  PATH="$bin:$PATH" pnpm exec turbo run test:containers --concurrency=1
 fi
