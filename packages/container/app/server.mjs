@@ -2,12 +2,15 @@
 // @defrost/fastify whose answers show what a restore must keep (a boot id and a counter from
 // before the freeze), what it must not (the randomness of each copy), and what it runs under
 // (Node, seccomp, io_uring rings, capabilities).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomFillSync, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import defrost from '@defrost/fastify';
 import Fastify from 'fastify';
 
 const bootId = randomUUID();
+// BALLAST_MB: that much incompressible memory held by the process, to make images of a chosen
+// size (docs/scale-out.md: pull time against image size).
+const ballast = randomFillSync(Buffer.alloc(Number(process.env.BALLAST_MB ?? 0) * 2 ** 20));
 let count = 0;
 // Set in each restored copy: which restore this is (unique per copy, on every host).
 let restoreId = null;
@@ -18,7 +21,7 @@ app.defrost.afterRestore((ctx) => {
   restoreId = ctx.restoreId ?? null;
 });
 
-app.get('/healthz', async () => ({ ok: true }));
+app.get('/healthz', async () => ({ ok: true, ballastBytes: ballast.length }));
 app.get('/count', async () => ({ count: ++count, bootId, restoreId }));
 app.get('/random', async () => ({
   restoreId,

@@ -51,3 +51,36 @@ export async function waitForJson<T>(
     await sleep(20);
   }
 }
+
+/**
+ * performance.now() when the URL first answered 200 (body read), polling every 2 ms with one
+ * attempt at a time, each on a fresh connection: the benchmarks' way of measuring a start as a
+ * client sees it (benchmarks/src/probes/http.ts), bound to the client's address.
+ */
+export async function firstResponseMs(
+  url: string,
+  o: JsonGet & { readonly withinMs: number },
+): Promise<number> {
+  const deadline = performance.now() + o.withinMs;
+  let last = 'no attempt';
+  for (;;) {
+    const agent = new Agent({
+      connect: { timeout: 250, ...(o.localAddress ? { localAddress: o.localAddress } : {}) },
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    try {
+      const res = await request(url, { dispatcher: agent });
+      await res.body.arrayBuffer();
+      if (res.statusCode === 200) return performance.now();
+      last = `HTTP ${res.statusCode}`;
+    } catch (error) {
+      last = (error as { code?: string }).code ?? (error as Error).message;
+    } finally {
+      void agent.destroy().catch(() => undefined);
+    }
+    if (performance.now() > deadline)
+      throw new Error(`${url} did not answer 200 within ${o.withinMs} ms: ${last}`);
+    await sleep(2);
+  }
+}

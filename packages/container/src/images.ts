@@ -25,6 +25,10 @@ export interface AppImageOptions {
   /** The node binary put in the image (the container's Node is always this one). */
   readonly nodeBinary: string;
   readonly env?: readonly string[];
+  /** Built directories of the package that `pnpm deploy` leaves out (git-ignored), e.g. dist... */
+  readonly builtDirs?: readonly string[];
+  /** ...copied from this directory (the package's, e.g. apps/blog). */
+  readonly packageDir?: string;
 }
 
 export interface AppImages {
@@ -58,6 +62,8 @@ export async function buildAppImages(o: AppImageOptions): Promise<AppImages> {
       env: packageManagerEnv(),
     },
   );
+  for (const dir of o.builtDirs ?? [])
+    await run('cp', ['-a', join(o.packageDir ?? '', dir), join(appDir, dir)]);
   const base = `${o.name}:base`;
   const baked = `${o.name}:baked`;
   const started = performance.now();
