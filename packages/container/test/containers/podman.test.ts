@@ -125,6 +125,19 @@ async function kubeLogs(): Promise<string> {
   );
 }
 
+/**
+ * The container's log once it matches: the server can answer before conmon has written the
+ * restorer's "restored" line, which the CLI prints after the copy reported ready.
+ */
+async function logsMatching(name: string, pattern: RegExp, withinMs = 5_000): Promise<string> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const logs = await logsOf(name);
+    if (pattern.test(logs) || Date.now() > deadline) return logs;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const logsOf = async (name: string): Promise<string> => {
   const { stdout, stderr } = await tools.podman(['logs', name]);
   return `${stdout}${stderr}`;
@@ -145,10 +158,11 @@ describe('a restored server under Podman', () => {
       [...restoreRunOptions(), ...publish],
       18080,
     );
-    expect(count.bootId).toBe(frozenBootId);
+    expect(count.bootId, await logsOf('baked')).toBe(frozenBootId);
     expect(count.count).toBeGreaterThan(1); // the warm-up's requests were counted before the freeze
     expect(count.restoreId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await logsOf('baked')).toMatch(/defrost: restored \/var\/lib\/defrost\/image in \d+ ms/);
+    const restored = /defrost: restored \/var\/lib\/defrost\/image in \d+ ms/;
+    expect(await logsMatching('baked', restored)).toMatch(restored);
     const runtime = await runtimeOf(18080);
     expect(runtime.node).toMatch(/^v24\./);
     expect(runtime.seccomp).toBe(2); // defrost's filter, restored with the process
@@ -167,9 +181,9 @@ describe('a restored server under Podman', () => {
       await run(exec!, [...prefix, process.execPath, CLI, 'push', images.imageDir, ref], { env });
       const options = [...restoreRunOptions(), '--network', 'host', '--env', `DEFROST_IMAGE_REF=${ref}`];
       const { count } = await startContainer('by-ref', images.base, options, 8080);
-      expect(count.bootId).toBe(frozenBootId);
+      const logs = await logsMatching('by-ref', /defrost: restored \S+ in \d+ ms/);
+      expect(count.bootId, logs).toBe(frozenBootId);
       expect(count.count).toBeGreaterThan(1);
-      const logs = await logsOf('by-ref');
       expect(logs).toMatch(/defrost: restored \S+ in \d+ ms/);
       expect(logs).not.toMatch(/starting cold/);
     } finally {
@@ -208,7 +222,7 @@ describe('a restored server under Podman', () => {
     expect(options).toContain(`${host.address}:18084:8080`);
     containers.add(options[options.indexOf('--name') + 1]!);
     const { count } = await runAndWait(images.baked, options, 18084);
-    expect(count.bootId).toBe(frozenBootId);
+    expect(count.bootId, await logsOf('blog')).toBe(frozenBootId);
   });
 
   it('the Kubernetes manifest of docs/deploy with `podman kube play` (its image and port replaced)', async () => {
