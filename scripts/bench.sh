@@ -17,6 +17,6 @@ while (($#)); do
   esac
 done
 
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --bench
 bin=$(bash scripts/node-bin.sh "$version")
 PATH="$bin:$PATH" exec node benchmarks/dist/bin.js "${args[@]}"

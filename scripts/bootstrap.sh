@@ -4,16 +4,28 @@
 # tests and clang with libFuzzer (install-test-tools.sh), the Node.js versions of
 # scripts/node-versions, the workspace's dependencies, a build.
 # Every step is skipped quickly when already done, so `pnpm test` and `pnpm bench` call it each time.
+#
+#   bootstrap.sh           everything the tests need
+#   bootstrap.sh --bench   only what `pnpm bench` needs: no browser, fuzzer, PostgreSQL or podman
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
+for_tests=true
+case ${1:-} in
+  --bench) for_tests=false ;;
+  '') ;;
+  *) say "unknown option $1 (bootstrap.sh [--bench])"; exit 2 ;;
+esac
+
 if [[ $(id -u) -eq 0 ]]; then
   bash scripts/install-criu.sh
   bash scripts/install-build-tools.sh
-  bash scripts/install-test-tools.sh
-  bash scripts/install-container-tools.sh
+  if $for_tests; then
+    bash scripts/install-test-tools.sh
+    bash scripts/install-container-tools.sh
+  fi
 else
   command -v criu >/dev/null || say "warning: criu is missing and this is not root; run 'sudo bash scripts/install-criu.sh'"
 fi
