@@ -70,7 +70,13 @@ export { childrenOf, commOf, descendantsOf } from './process/tree.js';
 export { type ProgressEvent, parseProgressLine, progressReporter } from './progress.js';
 export { forgetLaunchPlan, launchPlanFile, writeLaunchPlan } from './restore/launch-plan.js';
 export { type RestoredServer, type RestoreOptions, restore, type ServerExit } from './restore/launcher.js';
-export { reseedEntropy } from './safety/entropy.js';
+export {
+  type EntropyOptions,
+  type EntropyReport,
+  lastEntropyReport,
+  prepareEntropy,
+  reseedEntropy,
+} from './safety/entropy.js';
 export { drainConnections } from './server/connections.js';
 export { diagnosticFilesResource } from './server/diagnostic-files.js';
 export { collectGarbage, findGc } from './server/heap.js';

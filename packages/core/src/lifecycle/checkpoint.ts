@@ -12,7 +12,7 @@ import {
 import { type DumpOptions, dumpSelf, rehearseDump } from '../dump/dump.js';
 import { asCheckpointError, CheckpointError, RestoreError } from '../errors.js';
 import type { ImageManifest } from '../image/index.js';
-import { reseedEntropy } from '../safety/entropy.js';
+import { prepareEntropy, reseedEntropy } from '../safety/entropy.js';
 import { holdRequests, type RequestHold } from './hold-requests.js';
 import {
   type CheckpointContext,
@@ -136,9 +136,10 @@ export async function rehearseCheckpoint(
   try {
     hold = holdRequests(options.servers ?? []);
     await rehearseDump({ ...options, listening: listeningSockets(audit) });
-    // What every copy does first: replacing Math.random there would otherwise throw away code
-    // optimized against the builtin. Harmless here: the original's randomness stays its own.
-    reseedEntropy();
+    // What the checkpoint and every copy do: Math.random gets its reseedable generator here, so
+    // that the re-warm optimizes code against it, not against the builtin. Harmless here.
+    await prepareEntropy({ onWarning: options.onWarning });
+    await reseedEntropy({ onWarning: options.onWarning });
   } catch (error) {
     return reopen(asCheckpointError(error, 'checkpoint failed'));
   }
@@ -171,6 +172,7 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
   );
   let result: Awaited<ReturnType<typeof dumpSelf>>;
   try {
+    await prepareEntropy({ onWarning: options.onWarning });
     // Copies resume with their requests held, until their afterRestore hooks are done.
     hold = holdRequests(options.servers ?? []);
     result = await dumpSelf({ ...options, listening: listeningSockets(audit) });
@@ -205,7 +207,7 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
     restoreDurationMs: session.resumedAfterMs,
   };
   try {
-    reseedEntropy();
+    await reseedEntropy({ onWarning: options.onWarning });
     Object.assign(process.env, session.settings.env);
   } catch (error) {
     session.fail(`per-copy setup failed: ${(error as Error).message}`);

@@ -1,60 +1,74 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { bindOpenSsl, reseedOpenSsl } from './openssl.js';
+import { prepareThisThread, reseedThisThread, type ThreadReport } from './thread-entropy.js';
 
 /**
- * Per-copy uniqueness. Copies restored from one image start with identical memory, so every
- * random generator in it would produce the same sequence in every copy (docs/criu-and-node.md:
- * two copies gave identical randomUUID(), randomBytes() and Math.random()).
+ * Per-copy randomness. Copies restored from one image start with identical memory, so every
+ * generator and every cache of random bytes in it would give the same values in every copy
+ * (docs/criu-and-node.md, "Randomness in restored copies", has what was found and measured per
+ * Node version). `prepareEntropy()` runs before each freeze, `reseedEntropy()` first thing in
+ * every copy.
  */
 
-/** Node caches entropy for 128 UUIDs; this many calls guarantee a refill from the reseeded RNG. */
-const UUID_CACHE_SIZE = 128;
+export interface EntropyOptions {
+  /** Receives what could not be made per copy (each message once per process). */
+  readonly onWarning?: (message: string) => void;
+}
 
-let opensslPoll: (() => number) | undefined;
+export interface EntropyReport extends ThreadReport {
+  /** Wall time of the whole step, worker threads included. */
+  readonly durationMs: number;
+  /** Of which this thread was busy (the rest is waiting for workers to answer). */
+  readonly mainThreadMs: number;
+}
 
-/**
- * Reseeds OpenSSL's generator (which backs randomBytes, randomUUID, randomInt, getRandomValues,
- * key generation). The node binary exports OpenSSL's symbols; koffi reaches them from the
- * process's own image. RAND_poll() mixes fresh entropy from the kernel into the DRBG.
- */
-function reseedOpenSsl(): void {
-  if (!opensslPoll) {
-    const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as typeof import('koffi');
-    const self = koffi.load(null as unknown as string);
-    opensslPoll = self.func('int RAND_poll()') as () => number;
+const warned = new Set<string>();
+let lastReport: EntropyReport | undefined;
+
+function warnOnce(report: ThreadReport, options: EntropyOptions): void {
+  const warn =
+    options.onWarning ?? ((message: string) => process.emitWarning(message, { code: 'DEFROST_ENTROPY' }));
+  for (const warning of report.warnings) {
+    if (warned.has(warning)) continue;
+    warned.add(warning);
+    warn(`per-copy randomness: ${warning}`);
   }
-  if (opensslPoll() !== 1) throw new Error('RAND_poll() failed: OpenSSL could not gather fresh entropy');
 }
 
-/** xoshiro128** seeded from the (reseeded) OpenSSL generator: fast, and different in every copy. */
-function seededMathRandom(): () => number {
-  const seed = randomBytes(16);
-  let a = seed.readUInt32LE(0) | 1;
-  let b = seed.readUInt32LE(4);
-  let c = seed.readUInt32LE(8);
-  let d = seed.readUInt32LE(12);
-  return () => {
-    const t = b << 9;
-    let r = Math.imul(b, 5);
-    r = Math.imul((r << 7) | (r >>> 25), 9);
-    c ^= a;
-    d ^= b;
-    b ^= c;
-    a ^= d;
-    c ^= t;
-    d = (d << 11) | (d >>> 21);
-    return (r >>> 0) / 4294967296;
-  };
+async function timed(step: () => Promise<ThreadReport>, options: EntropyOptions): Promise<EntropyReport> {
+  const started = performance.now();
+  const busyBefore = performance.eventLoopUtilization().active;
+  const report = await step();
+  const durationMs = performance.now() - started;
+  const mainThreadMs = performance.eventLoopUtilization().active - busyBefore;
+  warnOnce(report, options);
+  lastReport = { ...report, durationMs, mainThreadMs };
+  return lastReport;
 }
 
 /**
- * Makes this copy's randomness its own: reseed OpenSSL, drain randomUUID's cached entropy, and
- * replace Math.random (V8 offers no way to reseed it in the main context) by a generator seeded
- * per copy. Called after every restore, before any application hook.
+ * Before a freeze (and its rehearsal): binds OpenSSL's reseed, finds the caches of random bytes in
+ * Node's modules, gives every context of every thread a Math.random a copy can reseed. Never
+ * throws for what it cannot reach: it warns, and that randomness stays shared by the copies.
  */
-export function reseedEntropy(): void {
-  reseedOpenSsl();
-  for (let i = 0; i < UUID_CACHE_SIZE; i++) randomUUID();
-  Math.random = seededMathRandom();
+export function prepareEntropy(options: EntropyOptions = {}): Promise<EntropyReport> {
+  bindOpenSsl();
+  return timed(prepareThisThread, options);
+}
+
+/**
+ * In every copy, before any application hook: reseeds OpenSSL, refills every cache found before
+ * the freeze, reseeds Math.random in every context of every thread. Throws only when OpenSSL
+ * cannot be reseeded (then nothing random in the copy can be trusted to be its own).
+ */
+export function reseedEntropy(options: EntropyOptions = {}): Promise<EntropyReport> {
+  return timed(() => {
+    reseedOpenSsl();
+    return reseedThisThread();
+  }, options);
+}
+
+/** What the last prepareEntropy() or reseedEntropy() of this process did and cost. */
+export function lastEntropyReport(): EntropyReport | undefined {
+  return lastReport;
 }

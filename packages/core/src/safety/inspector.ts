@@ -1,0 +1,143 @@
+import type { Session } from 'node:inspector';
+
+/**
+ * A short-lived in-process inspector session on this thread's isolate: the only public way to
+ * reach what Node keeps out of reach (closure variables of its built-in modules, every vm context,
+ * every worker thread). Sessions are opened for one step and closed at once: while any session is
+ * connected, Node also hands every console call to V8's inspector, which costs time and keeps the
+ * logged values alive.
+ */
+export interface ExecutionContext {
+  readonly id: number;
+  readonly uniqueId: string;
+  readonly name: string;
+  readonly isDefault: boolean;
+}
+
+export interface RemoteObject {
+  readonly type: string;
+  readonly subtype?: string;
+  readonly objectId?: string;
+  readonly value?: unknown;
+  readonly description?: string;
+}
+
+interface EvaluateResult {
+  readonly result: RemoteObject;
+  readonly exceptionDetails?: { readonly text: string; readonly exception?: RemoteObject };
+}
+
+/** Why no session can be opened on this Node, or undefined when one can. */
+export function inspectorUnavailable(): string | undefined {
+  if (!process.features.inspector) return 'this Node was built without the inspector';
+  return undefined;
+}
+
+export class InspectorSession {
+  readonly #session: Session;
+
+  private constructor(session: Session) {
+    this.#session = session;
+  }
+
+  /** Connects to this thread's isolate; throws with the reason when the inspector is missing. */
+  static open(): InspectorSession {
+    const missing = inspectorUnavailable();
+    if (missing) throw new Error(missing);
+    const { Session } = process.getBuiltinModule('node:inspector');
+    const session = new Session();
+    session.connect();
+    return new InspectorSession(session);
+  }
+
+  /**
+   * One protocol call on this thread. Node answers in-process sessions synchronously, so this
+   * returns the result (or throws the protocol error) without yielding to the event loop.
+   */
+  post<T = unknown>(method: string, params: object = {}): T {
+    let answered = false;
+    let failure: Error | null = null;
+    let result: unknown;
+    this.#session.post(method, params, (error, value) => {
+      answered = true;
+      failure = error;
+      result = value;
+    });
+    if (!answered) throw new Error(`inspector did not answer ${method} synchronously`);
+    if (failure) throw failure;
+    return result as T;
+  }
+
+  /** Listens to a protocol event's params; returns what stops listening. */
+  on(event: string, listener: (params: never) => void): () => void {
+    const handler = (message: { params: never }) => listener(message.params);
+    this.#session.on(event, handler);
+    return () => this.#session.off(event, handler);
+  }
+
+  /** Evaluates in one context; throws the script's exception as an Error. */
+  evaluate(expression: string, contextUniqueId?: string, objectGroup = 'defrost'): RemoteObject {
+    const answer = this.post<EvaluateResult>('Runtime.evaluate', {
+      expression,
+      objectGroup,
+      silent: true,
+      ...(contextUniqueId ? { uniqueContextId: contextUniqueId } : {}),
+    });
+    if (answer.exceptionDetails) {
+      const detail = answer.exceptionDetails.exception?.description ?? answer.exceptionDetails.text;
+      throw new Error(detail.split('\n')[0]);
+    }
+    return answer.result;
+  }
+
+  /** Every execution context of this isolate: the main one and one per live vm context. */
+  contexts(): ExecutionContext[] {
+    const found: ExecutionContext[] = [];
+    const listener = (message: { params: unknown }) => {
+      const { context } = message.params as {
+        context: { id: number; uniqueId: string; name: string; auxData?: { isDefault?: boolean } };
+      };
+      found.push({
+        id: context.id,
+        uniqueId: context.uniqueId,
+        name: context.name,
+        isDefault: context.auxData?.isDefault === true,
+      });
+    };
+    this.#session.on('Runtime.executionContextCreated', listener);
+    try {
+      // Enabling reports every existing context at once; disabling right after stops the
+      // console reporting that an enabled Runtime domain would add.
+      this.post('Runtime.enable');
+      this.post('Runtime.disable');
+    } finally {
+      this.#session.off('Runtime.executionContextCreated', listener);
+    }
+    return found;
+  }
+
+  close(): void {
+    try {
+      this.post('Runtime.releaseObjectGroup', { objectGroup: 'defrost' });
+    } finally {
+      this.#session.disconnect();
+    }
+  }
+}
+
+/** Runs `step` with a session open, and always closes it. */
+export function withSession<T>(step: (session: InspectorSession) => T): T {
+  const session = InspectorSession.open();
+  let result: T;
+  try {
+    result = step(session);
+  } catch (error) {
+    session.close();
+    throw error;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => session.close()) as T;
+  }
+  session.close();
+  return result;
+}
