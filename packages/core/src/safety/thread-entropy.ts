@@ -156,23 +156,22 @@ async function inWorkers(session: InspectorSession, step: Step, report: ThreadRe
   }
 }
 
+/**
+ * The workers get their message first: they work in their own threads while this one does its
+ * own step. (The main thread has already reseeded OpenSSL, which their new seeds come from.)
+ */
 async function inThisThreadAndWorkers(
   step: (session: InspectorSession | undefined, report: ThreadReport) => void,
   workerStep: Step,
 ): Promise<ThreadReport> {
   const report = newReport();
   const session = openSession(report);
-  if (!session) {
-    step(undefined, report);
-    return report;
-  }
+  const workers = session ? inWorkers(session, workerStep, report) : Promise.resolve();
   try {
     step(session, report);
-  } catch (error) {
-    session.close();
-    throw error;
+  } finally {
+    await workers;
   }
-  await inWorkers(session, workerStep, report);
   return report;
 }
 
