@@ -11,7 +11,7 @@ import { prepareThisThread, reseedThisThread, type ThreadReport } from './thread
  */
 
 export interface EntropyOptions {
-  /** Receives what could not be made per copy (each message once per process). */
+  /** Receives what could not be made per copy (default: process.emitWarning). */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -22,26 +22,22 @@ export interface EntropyReport extends ThreadReport {
   readonly mainThreadMs: number;
 }
 
-const warned = new Set<string>();
+/** Warnings of the preparations so far: the rehearsal's and the checkpoint's would repeat. */
+const preparationWarnings = new Set<string>();
 let lastReport: EntropyReport | undefined;
 
-function warnOnce(report: ThreadReport, options: EntropyOptions): void {
-  const warn =
+function warn(warnings: readonly string[], options: EntropyOptions): void {
+  const emit =
     options.onWarning ?? ((message: string) => process.emitWarning(message, { code: 'DEFROST_ENTROPY' }));
-  for (const warning of report.warnings) {
-    if (warned.has(warning)) continue;
-    warned.add(warning);
-    warn(`per-copy randomness: ${warning}`);
-  }
+  for (const warning of warnings) emit(`per-copy randomness: ${warning}`);
 }
 
-async function timed(step: () => Promise<ThreadReport>, options: EntropyOptions): Promise<EntropyReport> {
+async function timed(step: () => Promise<ThreadReport>): Promise<EntropyReport> {
   const started = performance.now();
   const busyBefore = performance.eventLoopUtilization().active;
   const report = await step();
   const durationMs = performance.now() - started;
   const mainThreadMs = performance.eventLoopUtilization().active - busyBefore;
-  warnOnce(report, options);
   lastReport = { ...report, durationMs, mainThreadMs };
   return lastReport;
 }
@@ -51,9 +47,15 @@ async function timed(step: () => Promise<ThreadReport>, options: EntropyOptions)
  * Node's modules, gives every context of every thread a Math.random a copy can reseed. Never
  * throws for what it cannot reach: it warns, and that randomness stays shared by the copies.
  */
-export function prepareEntropy(options: EntropyOptions = {}): Promise<EntropyReport> {
+export async function prepareEntropy(options: EntropyOptions = {}): Promise<EntropyReport> {
   bindOpenSsl();
-  return timed(prepareThisThread, options);
+  const report = await timed(prepareThisThread);
+  warn(
+    report.warnings.filter((w) => !preparationWarnings.has(w)),
+    options,
+  );
+  for (const warning of report.warnings) preparationWarnings.add(warning);
+  return report;
 }
 
 /**
@@ -61,11 +63,14 @@ export function prepareEntropy(options: EntropyOptions = {}): Promise<EntropyRep
  * the freeze, reseeds Math.random in every context of every thread. Throws only when OpenSSL
  * cannot be reseeded (then nothing random in the copy can be trusted to be its own).
  */
-export function reseedEntropy(options: EntropyOptions = {}): Promise<EntropyReport> {
-  return timed(() => {
+export async function reseedEntropy(options: EntropyOptions = {}): Promise<EntropyReport> {
+  const report = await timed(() => {
     reseedOpenSsl();
     return reseedThisThread();
-  }, options);
+  });
+  // Every copy says what it could not make its own, in its own log.
+  warn(report.warnings, options);
+  return report;
 }
 
 /** What the last prepareEntropy() or reseedEntropy() of this process did and cost. */
