@@ -2,18 +2,11 @@ import type { Session } from 'node:inspector';
 
 /**
  * A short-lived in-process inspector session on this thread's isolate: the only public way to
- * reach what Node keeps out of reach (closure variables of its built-in modules, every vm context,
- * every worker thread). Sessions are opened for one step and closed at once: while any session is
- * connected, Node also hands every console call to V8's inspector, which costs time and keeps the
- * logged values alive.
+ * reach what Node keeps out of reach (closure variables of its built-in modules, every worker
+ * thread). It never evaluates in a vm context: vm-contexts.ts says why. Sessions are opened for
+ * one step and closed at once: while any session is connected, Node also hands every console
+ * call to V8's inspector, which costs time and keeps the logged values alive.
  */
-export interface ExecutionContext {
-  readonly id: number;
-  readonly uniqueId: string;
-  readonly name: string;
-  readonly isDefault: boolean;
-}
-
 export interface RemoteObject {
   readonly type: string;
   readonly subtype?: string;
@@ -68,52 +61,18 @@ export class InspectorSession {
     return result as T;
   }
 
-  /** Listens to a protocol event's params; returns what stops listening. */
-  on(event: string, listener: (params: never) => void): () => void {
-    const handler = (message: { params: never }) => listener(message.params);
-    this.#session.on(event, handler);
-    return () => this.#session.off(event, handler);
-  }
-
-  /** Evaluates in one context; throws the script's exception as an Error. */
-  evaluate(expression: string, contextUniqueId?: string, objectGroup = 'defrost'): RemoteObject {
+  /** Evaluates in this thread's main context; throws the script's exception as an Error. */
+  evaluate(expression: string): RemoteObject {
     const answer = this.post<EvaluateResult>('Runtime.evaluate', {
       expression,
-      objectGroup,
+      objectGroup: 'defrost',
       silent: true,
-      ...(contextUniqueId ? { uniqueContextId: contextUniqueId } : {}),
     });
     if (answer.exceptionDetails) {
       const detail = answer.exceptionDetails.exception?.description ?? answer.exceptionDetails.text;
       throw new Error(detail.split('\n')[0]);
     }
     return answer.result;
-  }
-
-  /** Every execution context of this isolate: the main one and one per live vm context. */
-  contexts(): ExecutionContext[] {
-    const found: ExecutionContext[] = [];
-    const listener = (message: { params: unknown }) => {
-      const { context } = message.params as {
-        context: { id: number; uniqueId: string; name: string; auxData?: { isDefault?: boolean } };
-      };
-      found.push({
-        id: context.id,
-        uniqueId: context.uniqueId,
-        name: context.name,
-        isDefault: context.auxData?.isDefault === true,
-      });
-    };
-    this.#session.on('Runtime.executionContextCreated', listener);
-    try {
-      // Enabling reports every existing context at once; disabling right after stops the
-      // console reporting that an enabled Runtime domain would add.
-      this.post('Runtime.enable');
-      this.post('Runtime.disable');
-    } finally {
-      this.#session.off('Runtime.executionContextCreated', listener);
-    }
-    return found;
   }
 
   close(): void {
@@ -123,21 +82,4 @@ export class InspectorSession {
       this.#session.disconnect();
     }
   }
-}
-
-/** Runs `step` with a session open, and always closes it. */
-export function withSession<T>(step: (session: InspectorSession) => T): T {
-  const session = InspectorSession.open();
-  let result: T;
-  try {
-    result = step(session);
-  } catch (error) {
-    session.close();
-    throw error;
-  }
-  if (result instanceof Promise) {
-    return result.finally(() => session.close()) as T;
-  }
-  session.close();
-  return result;
 }

@@ -1,18 +1,18 @@
-import { fileURLToPath } from 'node:url';
 import { threadId } from 'node:worker_threads';
 import { type CapturedCaches, captureByteCaches, refillByteCaches } from './byte-caches.js';
 import { renewDefaultResolver } from './dns-resolver.js';
 import { InspectorSession, inspectorUnavailable } from './inspector.js';
 import { installSeededRandom, reseedMathRandom } from './math-random.js';
 import { freshSeed, type SeedOutcome, seedVmContexts, wrapVmContextCreation } from './vm-contexts.js';
-import { evaluateInWorkers } from './worker-threads.js';
+import { stepInWorkers, type WorkerStep } from './worker-channel.js';
 
 /**
  * Per-thread half of per-copy randomness, the same in the main thread and in every worker (a
- * worker loads this very file, asked through the inspector). Each thread has its own isolate, so
- * its own copy of Node's caches, its own Math.random states and its own vm contexts; OpenSSL is
- * the one thing threads share (openssl.ts, main thread only). A thread's own step is synchronous:
- * nothing of the app runs in that thread between its first and last reseed.
+ * worker that loaded early-entropy runs it when the main thread asks: worker-channel.ts). Each
+ * thread has its own isolate, so its own copy of Node's caches, its own Math.random states and its
+ * own vm contexts; OpenSSL is the one thing threads share (openssl.ts, main thread only). A
+ * thread's own step is synchronous: nothing of the app runs in it between its first and last
+ * reseed.
  */
 
 export interface ThreadReport {
@@ -21,43 +21,21 @@ export interface ThreadReport {
   caches: number;
   /** The main context's Math.random, then one entry per vm context. */
   readonly contexts: SeedOutcome[];
-  /** The main thread's workers (a worker's own workers are out of reach: worker-threads.ts). */
+  /** The workers that answered (those that loaded early-entropy: worker-channel.ts). */
   readonly workers: ThreadReport[];
   readonly warnings: string[];
 }
 
-type Step = 'prepareThisWorker' | 'reseedThisWorker';
-
 /**
- * How long the main thread waits for its workers: preparing loads this file in each (tens of ms);
- * in a copy, a worker busy in a long task may answer only when the task ends, and the copy goes
- * on without it (the worker still reseeds when it gets to the message).
+ * How long the main thread waits for its workers: a worker answers on its event loop, so one busy
+ * in a long task answers when the task ends; the copy goes on without it after a second (the
+ * worker still reseeds when it gets to the message).
  */
-const WORKER_TIMEOUTS = {
-  prepareThisWorker: { answerWithinMs: 10_000, giveUpAfterMs: 10_000 },
-  reseedThisWorker: { answerWithinMs: 1_000, giveUpAfterMs: 60_000 },
-} as const;
-const SELF = fileURLToPath(import.meta.url);
+const ANSWER_WITHIN_MS: Record<WorkerStep, number> = { prepare: 10_000, reseed: 1_000 };
 
 let captured: CapturedCaches | undefined;
 
 const newReport = (): ThreadReport => ({ threadId, caches: 0, contexts: [], workers: [], warnings: [] });
-
-function openSession(report: ThreadReport): InspectorSession | undefined {
-  const missing = inspectorUnavailable();
-  if (missing) {
-    report.warnings.push(`${missing}: vm contexts and worker threads keep the randomness all copies share`);
-    return undefined;
-  }
-  try {
-    return InspectorSession.open();
-  } catch (error) {
-    report.warnings.push(
-      `inspector: ${(error as Error).message}; vm contexts and worker threads not reseeded`,
-    );
-    return undefined;
-  }
-}
 
 /** Runs one step; what it cannot do becomes a warning, so that one failure spoils nothing else. */
 function attempt(report: ThreadReport, what: string, step: () => void): void {
@@ -68,23 +46,32 @@ function attempt(report: ThreadReport, what: string, step: () => void): void {
   }
 }
 
-function captureCaches(session: InspectorSession | undefined, report: ThreadReport): void {
+/**
+ * Finds this thread's caches, through an inspector session opened for this only (a copy that was
+ * prepared before the freeze needs none).
+ */
+function captureCaches(report: ThreadReport): void {
   attempt(report, 'caches of random bytes not searched', () => {
-    captured = captureByteCaches(session, inspectorUnavailable());
+    const missing = inspectorUnavailable();
+    const session = missing ? undefined : InspectorSession.open();
+    try {
+      captured = captureByteCaches(session, missing);
+    } finally {
+      session?.close();
+    }
     report.warnings.push(...captured.warnings);
   });
 }
 
-function seedContexts(session: InspectorSession | undefined, report: ThreadReport): void {
+function seedContexts(report: ThreadReport): void {
   attempt(report, 'Math.random not reseeded', () => {
     const seed = freshSeed();
     report.contexts.push(reseedMathRandom(Math, seed) ? 'reseeded' : installSeededRandom(Math, seed));
   });
-  if (!session) return;
   attempt(report, 'vm contexts not reseeded', () => {
-    const { outcomes, failures } = seedVmContexts(session);
+    const { outcomes, failures } = seedVmContexts();
     report.contexts.push(...outcomes);
-    for (const failure of failures) report.warnings.push(`vm context ${failure}`);
+    for (const failure of failures) report.warnings.push(`vm context: ${failure}`);
   });
   const foreign = report.contexts.filter((outcome) => outcome === 'not-builtin').length;
   if (foreign > 0) {
@@ -95,64 +82,46 @@ function seedContexts(session: InspectorSession | undefined, report: ThreadRepor
 }
 
 /** Before the freeze, in this thread: find the caches, give every context a reseedable Math.random. */
-function prepareThread(session: InspectorSession | undefined, report: ThreadReport): void {
-  captureCaches(session, report);
+function prepareThread(report: ThreadReport): void {
+  captureCaches(report);
   report.caches = captured?.buffers.length ?? 0;
-  seedContexts(session, report);
+  seedContexts(report);
   attempt(report, 'vm not wrapped', wrapVmContextCreation);
 }
 
 /** In a copy, in this thread (prepared now if it was not before the freeze, at some cost). */
-function reseedThread(session: InspectorSession | undefined, report: ThreadReport): void {
+function reseedThread(report: ThreadReport): void {
   if (!captured) {
-    captureCaches(session, report);
+    captureCaches(report);
     attempt(report, 'vm not wrapped', wrapVmContextCreation);
   }
   if (captured) attempt(report, 'caches of random bytes not refilled', () => refillByteCaches(captured!));
   report.caches = captured?.buffers.length ?? 0;
   attempt(report, 'dns default resolver not renewed', renewDefaultResolver);
-  seedContexts(session, report);
+  seedContexts(report);
 }
 
-function inThisThread(step: (session: InspectorSession | undefined, report: ThreadReport) => void) {
+function inThisThread(step: (report: ThreadReport) => void): ThreadReport {
   const report = newReport();
-  const session = openSession(report);
-  try {
-    step(session, report);
-  } finally {
-    session?.close();
-  }
+  step(report);
   return report;
 }
 
-/** Called in each worker, through the inspector, by the main thread's prepareThisThread(). */
+/** Run in each worker when the main thread's prepareThisThread() asks (worker-channel.ts). */
 export const prepareThisWorker = (): ThreadReport => inThisThread(prepareThread);
-/** Called in each worker, through the inspector, by the main thread's reseedThisThread(). */
+/** Run in each worker when the main thread's reseedThisThread() asks (worker-channel.ts). */
 export const reseedThisWorker = (): ThreadReport => inThisThread(reseedThread);
 
-/**
- * Runs `step` of this file in every worker and adds their reports. The session stays open (and
- * is closed here) until late answers came, without making the caller wait for them.
- */
-async function inWorkers(session: InspectorSession, step: Step, report: ThreadReport): Promise<void> {
-  const load = `process.getBuiltinModule('node:module').createRequire(${JSON.stringify(SELF)})(${JSON.stringify(SELF)})`;
-  let settled = Promise.resolve();
-  try {
-    const round = evaluateInWorkers(session, `${load}.${step}()`, WORKER_TIMEOUTS[step]);
-    settled = round.settled;
-    for (const answer of await round.answers) {
-      if (answer.error !== undefined) {
-        report.warnings.push(`worker ${answer.workerId}: ${step} failed: ${answer.error}`);
-        continue;
-      }
-      const worker = answer.value as ThreadReport;
-      report.workers.push(worker);
-      for (const warning of worker.warnings) report.warnings.push(`worker ${worker.threadId}: ${warning}`);
+/** Asks every worker for its step and adds their reports. */
+async function inWorkers(step: WorkerStep, report: ThreadReport): Promise<void> {
+  for (const answer of await stepInWorkers(step, ANSWER_WITHIN_MS[step])) {
+    if (answer.error !== undefined) {
+      report.warnings.push(`worker ${answer.threadId}: ${step} failed: ${answer.error}`);
+      continue;
     }
-  } catch (error) {
-    report.warnings.push(`worker threads not reached: ${(error as Error).message}`);
-  } finally {
-    void settled.then(() => session.close());
+    const worker = answer.value as ThreadReport;
+    report.workers.push(worker);
+    for (const warning of worker.warnings) report.warnings.push(`worker ${worker.threadId}: ${warning}`);
   }
 }
 
@@ -161,17 +130,15 @@ async function inWorkers(session: InspectorSession, step: Step, report: ThreadRe
  * own step. (The main thread has already reseeded OpenSSL, which their new seeds come from.)
  */
 async function inThisThreadAndWorkers(
-  step: (session: InspectorSession | undefined, report: ThreadReport) => void,
-  workerStep: Step,
+  step: (report: ThreadReport) => void,
+  workerStep: WorkerStep,
 ): Promise<ThreadReport> {
-  const report = newReport();
-  const session = openSession(report);
-  const workers = session ? inWorkers(session, workerStep, report) : Promise.resolve();
-  try {
-    step(session, report);
-  } finally {
-    await workers;
-  }
+  const workers = newReport();
+  const answered = inWorkers(workerStep, workers);
+  const report = inThisThread(step);
+  await answered;
+  report.workers.push(...workers.workers);
+  report.warnings.push(...workers.warnings);
   return report;
 }
 
@@ -180,12 +147,11 @@ async function inThisThreadAndWorkers(
  * gives each context a reseedable Math.random, wraps vm so that later contexts get one.
  */
 export const prepareThisThread = (): Promise<ThreadReport> =>
-  inThisThreadAndWorkers(prepareThread, 'prepareThisWorker');
+  inThisThreadAndWorkers(prepareThread, 'prepare');
 
 /**
  * In a restored copy, in the main thread and each of its workers: refills the caches, renews the
  * default DNS resolver and reseeds every Math.random. Call after OpenSSL has been reseeded: the
  * new seeds come from it.
  */
-export const reseedThisThread = (): Promise<ThreadReport> =>
-  inThisThreadAndWorkers(reseedThread, 'reseedThisWorker');
+export const reseedThisThread = (): Promise<ThreadReport> => inThisThreadAndWorkers(reseedThread, 'reseed');

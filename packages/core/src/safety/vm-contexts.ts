@@ -1,73 +1,75 @@
 import { randomFillSync } from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 import vm from 'node:vm';
-import type { InspectorSession } from './inspector.js';
 import { installSeededRandom, RESEED_KEY } from './math-random.js';
 
 /**
- * Math.random in vm contexts. Each vm context has its own Math and so its own V8 state: those
- * that exist at the freeze are reached through the inspector (it lists every live context of the
- * isolate); those made later are seeded from the isolate's own generator, which copies share too,
- * so vm's context-making functions are wrapped to give each new context a generator of its own.
+ * Math.random in vm contexts. Each vm context has its own Math and so its own V8 state, seeded
+ * from the isolate's own generator, which copies share too. vm's context-making functions are
+ * wrapped: each context they make gets a reseedable generator, and is remembered (weakly) so that
+ * a copy reseeds it.
+ *
+ * Why not find every context through the inspector, which lists them: it also lists contexts
+ * already collected, until a task after the GC removes them, and evaluating in one of those
+ * crashes node (SIGSEGV in v8::Context::Enter, measured on 22, 24 and 26). A context made before
+ * the wrapping is therefore out of reach (docs/criu-and-node.md, "Randomness in restored copies").
  */
 
 export type SeedOutcome = 'installed' | 'reseeded' | 'already' | 'not-builtin';
 
 export const freshSeed = (): Int32Array => randomFillSync(new Int32Array(4));
 
-/** Installs a generator in the target context, with `this` = that context's Math. */
-const INSTALL_IN_CONTEXT = `function (seed) { return (${installSeededRandom.toString()})(this, seed); }`;
+/** The contexts made since the wrapping, as long as the app keeps them. */
+const tracked = new Set<WeakRef<vm.Context>>();
+const known = new WeakSet<vm.Context>();
+const forget = new FinalizationRegistry<WeakRef<vm.Context>>((ref) => tracked.delete(ref));
 
-/** Reseeds the target context's generator; short, so that one per context costs little to compile. */
-const reseedExpression = (seed: Int32Array) =>
-  `(reseed => typeof reseed === 'function' && (reseed(${JSON.stringify(Array.from(seed))}), true))` +
-  `(Math.random[Symbol.for(${JSON.stringify(RESEED_KEY)})])`;
+let seeder: vm.Script | undefined;
 
-function seedOneContext(session: InspectorSession, uniqueId: string): SeedOutcome {
-  if (session.evaluate(reseedExpression(freshSeed()), uniqueId).value === true) return 'reseeded';
-  const math = session.evaluate('Math', uniqueId);
-  const answer = session.post<{ result: { value: SeedOutcome } }>('Runtime.callFunctionOn', {
-    objectId: math.objectId,
-    functionDeclaration: INSTALL_IN_CONTEXT,
-    arguments: [{ value: Array.from(freshSeed()) }],
-    returnByValue: true,
-    silent: true,
-  });
-  return answer.result.value;
+/** Reseeds a context's generator, or installs one; runs inside the context (`Math` is its own). */
+function seedIn(context: vm.Context): SeedOutcome {
+  seeder ??= new vm.Script(
+    `(function (seed) {
+      const reseed = Math.random[Symbol.for(${JSON.stringify(RESEED_KEY)})];
+      if (typeof reseed === 'function') { reseed(seed); return 'reseeded'; }
+      return (${installSeededRandom.toString()})(Math, seed);
+    })`,
+    { filename: 'defrost:entropy' },
+  );
+  return (seeder.runInContext(context) as (seed: Int32Array) => SeedOutcome)(freshSeed());
 }
 
-/** Seeds (or gives a generator to) every vm context of this isolate; the main one is not touched. */
-export function seedVmContexts(session: InspectorSession): { outcomes: SeedOutcome[]; failures: string[] } {
-  const outcomes: SeedOutcome[] = [];
-  const failures: string[] = [];
-  for (const context of session.contexts()) {
-    if (context.isDefault) continue;
-    try {
-      outcomes.push(seedOneContext(session, context.uniqueId));
-    } catch (error) {
-      // A context collected meanwhile, or one whose Math the app made unusable.
-      failures.push(`${context.name}: ${(error as Error).message}`);
-    }
-  }
-  return { outcomes, failures };
-}
-
-let installer: vm.Script | undefined;
-
-/** Gives a context just made by vm its own seeded Math.random (its V8 seed is the copies' shared one). */
-function seedNewContext(context: vm.Context): void {
+/** Gives a context just made by vm its own seeded Math.random, and remembers it. */
+function adopt(context: vm.Context): void {
   try {
-    installer ??= new vm.Script(
-      `(function (seed) { return (${installSeededRandom.toString()})(Math, seed); })`,
-      {
-        filename: 'defrost:entropy',
-      },
-    );
-    (installer.runInContext(context) as (seed: Int32Array) => SeedOutcome)(freshSeed());
+    seedIn(context);
   } catch {
     // A context whose globals the caller locked down: it keeps V8's Math.random. Making the
     // caller's createContext fail instead would break the app.
+    return;
   }
+  // createContext() of an object already contextified returns it again.
+  if (known.has(context)) return;
+  known.add(context);
+  const ref = new WeakRef(context);
+  tracked.add(ref);
+  forget.register(context, ref);
+}
+
+/** Reseeds every remembered context that is still alive; what failed, by message. */
+export function seedVmContexts(): { outcomes: SeedOutcome[]; failures: string[] } {
+  const outcomes: SeedOutcome[] = [];
+  const failures: string[] = [];
+  for (const ref of tracked) {
+    const context = ref.deref();
+    if (!context) continue;
+    try {
+      outcomes.push(seedIn(context));
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  return { outcomes, failures };
 }
 
 const WRAPPED = Symbol.for('defrost.entropy.vm-wrapped');
@@ -82,7 +84,7 @@ export function wrapVmContextCreation(): void {
   if (originalCreate[WRAPPED]) return;
   const createContext = function createContext(this: unknown, ...args: Parameters<typeof vm.createContext>) {
     const context = originalCreate.apply(this, args);
-    seedNewContext(context);
+    adopt(context);
     return context;
   } as typeof vm.createContext & { [WRAPPED]?: true };
   Object.defineProperty(createContext, WRAPPED, { value: true });
@@ -106,7 +108,7 @@ export function wrapVmContextCreation(): void {
       // Invalid options: let Node's own runInNewContext report them with its own message.
       return originalRun.call(this, contextObject, options);
     }
-    seedNewContext(context);
+    adopt(context);
     return originalRun.call(this, context, options);
   };
   (vm as { createContext: typeof vm.createContext }).createContext = createContext;

@@ -7,7 +7,8 @@
 //     node test/measure/entropy-cost.mjs plain|full [IMAGES=3] [COPIES=3]
 //
 // plain: test/fixtures/entropy-plain-server.mjs (no worker, no vm context: the floor);
-// full: test/fixtures/entropy-server.mjs (a worker, vm contexts, WebSocket and DNS used).
+// full: test/fixtures/entropy-server.mjs started with early-entropy (a worker, vm contexts,
+// WebSocket and DNS used).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ import { restoreToFile, spawnTracked, stopAllStarted } from '../../dist/testing/
 const [kind = 'plain', images = '3', copies = '3'] = process.argv.slice(2);
 const fixtures = { plain: 'entropy-plain-server.mjs', full: 'entropy-server.mjs' };
 const fixture = fileURLToPath(new URL(`../fixtures/${fixtures[kind]}`, import.meta.url));
+const early = fileURLToPath(new URL('../../dist/safety/early-entropy.js', import.meta.url));
+const nodeArgs = kind === 'full' ? ['--import', early] : [];
 
 async function reportOf(out) {
   for (let i = 0; i < 400; i++) {
@@ -34,7 +37,7 @@ async function oneImage() {
   try {
     const imageDir = join(work, 'image');
     // The full fixture's DNS probe needs a server; the cost does not depend on its answers.
-    const app = await spawnTracked(process.execPath, [fixture, imageDir, 'rehearse'], {
+    const app = await spawnTracked(process.execPath, [...nodeArgs, fixture, imageDir, 'rehearse'], {
       ENTROPY_DNS: '127.0.0.1:9',
     });
     await app.waitFor((e) => e.event === 'listening');

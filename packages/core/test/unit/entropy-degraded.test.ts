@@ -21,17 +21,14 @@ describe('per-copy randomness without the inspector', () => {
     const onWarning = (message: string) => warnings.push(message);
     const first = await prepareEntropy({ onWarning });
     await prepareEntropy({ onWarning });
-    expect(first.warnings).toEqual(
-      expect.arrayContaining([
-        'this Node was built without the inspector: vm contexts and worker threads keep the randomness all copies share',
-        expect.stringMatching(
-          /^crypto\.randomInt: this Node was built without the inspector; each copy drains/,
-        ),
-        expect.stringMatching(
-          /^crypto\.randomUUID.*: this Node was built without the inspector; each copy drains/,
-        ),
-      ]),
-    );
+    expect(first.warnings.slice(0, 2)).toEqual([
+      expect.stringMatching(
+        /^crypto\.randomInt: this Node was built without the inspector; each copy drains/,
+      ),
+      expect.stringMatching(
+        /^crypto\.randomUUID.*: this Node was built without the inspector; each copy drains/,
+      ),
+    ]);
     expect(warnings).toEqual(first.warnings.map((w) => `per-copy randomness: ${w}`));
     expect(first.contexts).toEqual(['installed']);
   });
@@ -45,7 +42,8 @@ describe('per-copy randomness without the inspector', () => {
     const warnings: string[] = [];
     const report = await reseedEntropy({ onWarning: (message) => warnings.push(message) });
     expect(report.contexts).toEqual(['reseeded']);
-    expect(warnings.length).toBeGreaterThan(0);
+    // The drains were announced at the preparation; a copy has nothing more to say.
+    expect(warnings).toEqual([]);
     expect(randomInt(2 ** 48 - 1)).not.toBe(0);
     expect(randomUUID()).not.toBe('00000000-0000-4000-8000-000000000000');
   });
