@@ -1,13 +1,18 @@
 /**
  * `node --import <this file>`: how `defrost checkpoint` and `defrost run` bring the zero-code
- * agent into any Node server. It does nothing unless one of them asked for a checkpoint, and only
- * in the main thread (a worker thread loads preloads too).
+ * agent into any Node server. It does nothing unless one of them asked for a checkpoint; the agent
+ * runs only in the main thread (a worker thread loads preloads too), per-copy randomness in all.
  */
 import { isMainThread } from 'node:worker_threads';
 import { processLaunchRequest } from '../server/request.js';
 import { checkpointOnDemand, checkpointWhenStarted } from './agent.js';
 import { parseAgentConfig } from './config.js';
 import { ServerWatch } from './servers.js';
+
+const requested = processLaunchRequest();
+// In every thread, before the app's first line: per-copy randomness then reaches what the app
+// keeps from its start (safety/early-entropy.ts).
+if (requested.checkpoint || requested.runDir) await import('../safety/early-entropy.js');
 
 if (isMainThread) {
   const launch = processLaunchRequest();
