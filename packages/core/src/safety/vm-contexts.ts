@@ -19,10 +19,26 @@ export type SeedOutcome = 'installed' | 'reseeded' | 'already' | 'not-builtin';
 
 export const freshSeed = (): Int32Array => randomFillSync(new Int32Array(4));
 
-/** The contexts made since the wrapping, as long as the app keeps them. */
-const tracked = new Set<WeakRef<vm.Context>>();
-const known = new WeakSet<vm.Context>();
-const forget = new FinalizationRegistry<WeakRef<vm.Context>>((ref) => tracked.delete(ref));
+interface Tracking {
+  /** The contexts made since the wrapping, as long as the app keeps them. */
+  readonly tracked: Set<WeakRef<vm.Context>>;
+  readonly known: WeakSet<vm.Context>;
+  readonly forget: FinalizationRegistry<WeakRef<vm.Context>>;
+}
+
+// One per process even when two copies of @defrost/core are loaded (the agent's bundle and the
+// app's, or the ES and CommonJS builds): the copy that wrapped vm and the copy that reseeds may
+// differ.
+const TRACKING = Symbol.for('@defrost/core/entropy-vm-contexts');
+const holder = globalThis as { [TRACKING]?: Tracking };
+const { tracked, known, forget } = (holder[TRACKING] ??= (() => {
+  const set = new Set<WeakRef<vm.Context>>();
+  return {
+    tracked: set,
+    known: new WeakSet<vm.Context>(),
+    forget: new FinalizationRegistry<WeakRef<vm.Context>>((ref) => set.delete(ref)),
+  };
+})());
 
 let seeder: vm.Script | undefined;
 

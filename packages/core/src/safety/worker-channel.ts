@@ -34,13 +34,22 @@ export interface WorkerAnswer {
   readonly error?: string;
 }
 
-let channel: BroadcastChannel | undefined;
-/** Workers that said hello and have not exited: the ones a step waits for. */
-const live = new Set<number>();
-const rounds = new Map<string, (answer: WorkerAnswer) => void>();
+interface ChannelState {
+  channel?: BroadcastChannel;
+  /** Workers that said hello and have not exited: the ones a step waits for. */
+  readonly live: Set<number>;
+  readonly rounds: Map<string, (answer: WorkerAnswer) => void>;
+}
+
+// One per thread even when two copies of @defrost/core are loaded (the agent's bundle joins, the
+// app's copy asks for the steps).
+const STATE = Symbol.for('@defrost/core/entropy-worker-channel');
+const holder = globalThis as { [STATE]?: ChannelState };
+const state: ChannelState = (holder[STATE] ??= { live: new Set(), rounds: new Map() });
+const { live, rounds } = state;
 
 function post(message: Message): void {
-  channel?.postMessage(message);
+  state.channel?.postMessage(message);
 }
 
 function onMessage(message: Message, run: (step: WorkerStep) => unknown): void {
@@ -80,8 +89,9 @@ function announceExits(): void {
 
 /** Joins the channel (once per thread); `run` is what this thread does when the main one asks. */
 export function joinWorkerChannel(run: (step: WorkerStep) => unknown): void {
-  if (channel) return;
-  channel = new BroadcastChannel(NAME);
+  if (state.channel) return;
+  const channel = new BroadcastChannel(NAME);
+  state.channel = channel;
   // Listening must not keep a thread alive that has nothing else to do.
   channel.unref();
   channel.onmessage = (event) => onMessage((event as { data: Message }).data, run);
@@ -94,7 +104,7 @@ export function joinWorkerChannel(run: (step: WorkerStep) => unknown): void {
  * within `answerWithinMs` (busy in a long task, or gone without a word) is reported as such.
  */
 export async function stepInWorkers(step: WorkerStep, answerWithinMs: number): Promise<WorkerAnswer[]> {
-  if (!channel) return [];
+  if (!state.channel) return [];
   const id = randomUUID();
   const waiting = new Set(live);
   const answers: WorkerAnswer[] = [];

@@ -131,6 +131,13 @@ const images = [
     fixtureArgs: ['rehearse'],
     has: ['rehearsal', 'early-entropy'],
   },
+  {
+    name: "the same, frozen by core's CommonJS build (two copies of core in one process)",
+    nodeArgs: ['--import', earlyEntropy],
+    fixtureArgs: ['rehearse'],
+    env: { ENTROPY_CORE: 'cjs' },
+    has: ['rehearsal', 'early-entropy'],
+  },
 ];
 
 describe.each(images)('randomness in three concurrent copies of one image ($name), real CRIU', (image) => {
@@ -146,9 +153,7 @@ describe.each(images)('randomness in three concurrent copies of one image ($name
     const app = await spawnTracked(
       process.execPath,
       [...image.nodeArgs, fixture, imageDir, ...image.fixtureArgs],
-      {
-        ENTROPY_DNS: dnsServer.address,
-      },
+      { ENTROPY_DNS: dnsServer.address, ...('env' in image ? image.env : {}) },
     );
     await app.waitFor((e) => e.event === 'listening');
     app.child.kill('SIGUSR2');
