@@ -31,14 +31,14 @@ interface Tracking {
 // differ.
 const TRACKING = Symbol.for('@defrost/core/entropy-vm-contexts');
 const holder = globalThis as { [TRACKING]?: Tracking };
-const { tracked, known, forget } = (holder[TRACKING] ??= (() => {
-  const set = new Set<WeakRef<vm.Context>>();
-  return {
-    tracked: set,
-    known: new WeakSet<vm.Context>(),
-    forget: new FinalizationRegistry<WeakRef<vm.Context>>((ref) => set.delete(ref)),
-  };
-})());
+function newTracking(): Tracking {
+  const tracked = new Set<WeakRef<vm.Context>>();
+  const forget = new FinalizationRegistry<WeakRef<vm.Context>>((ref) => tracked.delete(ref));
+  return { tracked, known: new WeakSet<vm.Context>(), forget };
+}
+const tracking = holder[TRACKING] ?? newTracking();
+holder[TRACKING] = tracking;
+const { tracked, known, forget } = tracking;
 
 let seeder: vm.Script | undefined;
 

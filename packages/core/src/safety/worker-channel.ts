@@ -45,7 +45,8 @@ interface ChannelState {
 // app's copy asks for the steps).
 const STATE = Symbol.for('@defrost/core/entropy-worker-channel');
 const holder = globalThis as { [STATE]?: ChannelState };
-const state: ChannelState = (holder[STATE] ??= { live: new Set(), rounds: new Map() });
+const state: ChannelState = holder[STATE] ?? { live: new Set(), rounds: new Map() };
+holder[STATE] = state;
 const { live, rounds } = state;
 
 function post(message: Message): void {
