@@ -132,6 +132,31 @@ async function rewarm(o: ServerCheckpointOptions, plan: WarmupPlan, warmup: Warm
 }
 
 /**
+ * Warnings raised between the first beforeCheckpoint hook and the last afterRestore hook, when
+ * the log may be parked on /dev/null (a pino destination is a resource): said once the hooks have
+ * reopened it, in whichever process goes on. In 'exit' mode that is every restored copy, whose
+ * heap holds the warnings of the checkpoint it came from.
+ */
+function deferredWarnings(log: SequenceLog): {
+  add(message: string): void;
+  after<T>(step: Promise<T>): Promise<T>;
+} {
+  const queue: string[] = [];
+  return {
+    add: (message) => {
+      queue.push(message);
+    },
+    async after(step) {
+      try {
+        return await step;
+      } finally {
+        for (const message of queue.splice(0)) log.warn(message);
+      }
+    },
+  };
+}
+
+/**
  * Runs the whole sequence and resolves with the checkpoint's result: in the original once the
  * image is sealed (the driver then ends the process in 'exit' mode), in every restored copy once
  * its afterRestore hooks are done. Any failure leaves the server running and serving.
@@ -140,12 +165,13 @@ export async function checkpointServers(o: ServerCheckpointOptions): Promise<Ser
   const warmup = o.warmup ? await warmUp(o, o.warmup) : undefined;
   const { gc, warning } = findGc();
   if (warning) o.log.warn(warning);
+  const warnings = deferredWarnings(o.log);
   const options: CheckpointOptions = {
     imageDir: o.imageDir,
     mode: o.mode,
     force: o.force,
     ...(o.audit ? { audit: o.audit } : {}),
-    onWarning: (message) => o.log.warn(message),
+    onWarning: warnings.add,
     servers: o.servers,
   };
   // Shrink, then rehearse, then re-warm, then checkpoint: the shrink's collection keeps no shape
@@ -155,23 +181,25 @@ export async function checkpointServers(o: ServerCheckpointOptions): Promise<Ser
   if (o.shrinkHeap) await shrink(o, gc);
   if (o.rehearse) {
     o.report({ step: 'rehearsing' });
-    const rehearsal = await retryingRaces('rehearsal', o, () => rehearseCheckpoint(options));
+    const rehearsal = await warnings.after(retryingRaces('rehearsal', o, () => rehearseCheckpoint(options)));
     o.log.info(`rehearsed the checkpoint in ${Math.round(rehearsal.durationMs)} ms`);
   }
   if (o.warmup && warmup && (o.shrinkHeap || o.rehearse)) await rewarm(o, o.warmup, warmup);
   o.report({ step: 'freezing' });
   // In-flight requests finish while the app's resources (database...) are still open; the drain
   // registered as a resource runs again after the app's hooks, for late arrivals.
-  const result = await retryingRaces('checkpoint', o, () =>
-    checkpoint({
-      ...options,
-      ...(warmup ? { warmup } : {}),
-      beforeDump: () => {
-        // After a shrink and re-warm, a full collection here would flush some of what the
-        // re-warm compiled; without a shrink, collect the warm-up's garbage.
-        if (gc && !o.shrinkHeap) collectGarbage(gc);
-      },
-    }),
+  const result = await warnings.after(
+    retryingRaces('checkpoint', o, () =>
+      checkpoint({
+        ...options,
+        ...(warmup ? { warmup } : {}),
+        beforeDump: () => {
+          // After a shrink and re-warm, a full collection here would flush some of what the
+          // re-warm compiled; without a shrink, collect the warm-up's garbage.
+          if (gc && !o.shrinkHeap) collectGarbage(gc);
+        },
+      }),
+    ),
   );
   return { ...result, ...(warmup ? { warmup } : {}) };
 }

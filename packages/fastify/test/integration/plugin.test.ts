@@ -112,6 +112,28 @@ describe('@defrost/fastify with real CRIU', () => {
     }
   });
 
+  it('a warning raised while the log file is parked (the audit accepting an inotify watch) reaches the log of the original and of every copy', async () => {
+    const logFile = join(work, 'warned.log');
+    const watched = mkdtempSync(join(work, 'watched-'));
+    const { imageDir, app, port } = await buildImage('warned', {
+      FIXTURE_LOG_FILE: logFile,
+      FIXTURE_WATCH: watched,
+    });
+    expect((await app.exited).code).toBe(0);
+    const warning = /"level":40.*defrost: accepted by audit policy: fd \d+: .*inotify/i;
+    // Said by the original after the rehearsal reopened its log.
+    expect(readFileSync(logFile, 'utf8')).toMatch(warning);
+    appendFileSync(logFile, `${JSON.stringify({ msg: 'restore begins' })}\n`);
+    const copy = await restoreToFile(imageDir, join(work, 'warned-restore.out'));
+    expect((await get(port, '/')).status).toBe(200);
+    const sinceRestore = (): string => {
+      const text = readFileSync(logFile, 'utf8');
+      return text.slice(text.indexOf('restore begins'));
+    };
+    await expect.poll(sinceRestore, { timeout: 3_000 }).toMatch(warning);
+    await copy.stop();
+  });
+
   it('aborts the checkpoint when a warm-up request answers 500, naming it, and keeps serving', async () => {
     const { imageDir, app, port, progressFile } = await buildImage('warmup-500', {
       FIXTURE_WARMUP: JSON.stringify({ requests: [{ url: '/' }, { url: '/fail' }], rounds: 5 }),
