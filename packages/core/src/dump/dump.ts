@@ -61,6 +61,32 @@ export type DumpResult =
   | { readonly restored: true; readonly session: RestoreSession };
 
 /** "12.3 MiB free of 4.0 MiB"-style, for a message; never throws. */
+/** Less room than any Node process's image needs: the file system is full for this purpose. */
+const FULL_BELOW_BYTES = 2 ** 20;
+
+async function almostFull(dir: string): Promise<boolean> {
+  const fs = await statfs(dir).catch(() => undefined);
+  return fs !== undefined && fs.bavail * fs.bsize < FULL_BELOW_BYTES;
+}
+
+/** Why CRIU failed, for the user: a full disk, or the resources that cannot be frozen. */
+async function dumpFailure(result: number, stagingDir: string, imageDir: string): Promise<CheckpointError> {
+  const log = await readLogExcerpt(`${stagingDir}/dump.log`);
+  // A full disk may leave no room for CRIU's own line saying so: the space left tells as well.
+  const full =
+    log.lines.some((line) => line.includes('No space left on device')) || (await almostFull(stagingDir));
+  await discardStaging(stagingDir);
+  // CRIU's log says what kind of resource failed, not which one: name the culprits.
+  const audit = await auditOpenResources().catch(() => undefined);
+  const culprits = audit && audit.errors.length > 0 ? `\n${formatAuditErrors(audit.errors)}` : '';
+  return new CheckpointError(
+    full
+      ? `no space left for the image on the file system of ${dirname(imageDir)} (${await freeSpace(dirname(imageDir))}); nothing was written and the process keeps running: free some space or write the image elsewhere`
+      : `CRIU could not dump this process (criu_dump returned ${result}); it keeps running${culprits}`,
+    { step: 'dump', criuCode: result, log: { logFile: undefined, lines: log.lines } },
+  );
+}
+
 async function freeSpace(dir: string): Promise<string> {
   const fs = await statfs(dir).catch(() => undefined);
   if (!fs) return 'free space unknown';
@@ -213,24 +239,7 @@ export async function dumpSelf(options: DumpOptions): Promise<DumpResult> {
   placeholders.restoreOriginalStdio();
   placeholders.closeControl();
   await service.stop();
-  if (result < 0) {
-    const log = await readLogExcerpt(`${stagingDir}/dump.log`);
-    await discardStaging(stagingDir);
-    // CRIU's log says what kind of resource failed, not which one: name the culprits.
-    const audit = await auditOpenResources().catch(() => undefined);
-    const culprits = audit && audit.errors.length > 0 ? `\n${formatAuditErrors(audit.errors)}` : '';
-    const full = log.lines.some((line) => line.includes('No space left on device'));
-    throw new CheckpointError(
-      full
-        ? `no space left for the image on the file system of ${dirname(options.imageDir)} (${await freeSpace(dirname(options.imageDir))}); nothing was written and the process keeps running: free some space or write the image elsewhere`
-        : `CRIU could not dump this process (criu_dump returned ${result}); it keeps running${culprits}`,
-      {
-        step: 'dump',
-        criuCode: result,
-        log: { logFile: undefined, lines: log.lines },
-      },
-    );
-  }
+  if (result < 0) throw await dumpFailure(result, stagingDir, options.imageDir);
 
   const durationMs = performance.now() - started;
   const facts: ManifestFacts = {
