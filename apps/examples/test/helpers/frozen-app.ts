@@ -63,7 +63,10 @@ async function coldAnswers(spec: FrozenAppSpec, env: Record<string, string>): Pr
     { launch: 'plain' },
   );
   try {
-    await waitUntilServing(port, spec.sameAsCold[0]?.path ?? '/');
+    await waitUntilServing(port, spec.sameAsCold[0]?.path ?? '/').catch((error: Error) => {
+      const output = `stdout:\n${cold.lines.join('\n')}\nstderr:\n${cold.stderr()}`;
+      throw new Error(`the cold start of ${spec.entry} does not serve: ${error.message}\n${output}`);
+    });
     return await answers(port, spec.sameAsCold);
   } finally {
     await stopPid(cold.pid, 5_000);

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, ParseIntPipe, Post } from '@nestjs/common';
 import type { Cat } from './cat.interface';
-import type { CatsService } from './cats.service';
-import type { CreateCatDto } from './create-cat.dto';
+import { CatsService } from './cats.service';
+import { CreateCatDto } from './create-cat.dto';
 
 @Controller('cats')
 export class CatsController {

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, ParseIntPipe } from '@nestjs/common';
 import type { Book, Price } from './book.interface';
-import type { BooksService } from './books.service';
-import type { PricesClient } from './prices.client';
+import { BooksService } from './books.service';
+import { PricesClient } from './prices.client';
 
 @Controller('books')
 export class BooksController {
