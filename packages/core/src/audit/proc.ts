@@ -215,22 +215,54 @@ export function ssUnixPeers(timeoutMs = 5000): Promise<Map<number, number> | und
   });
 }
 
+/** The socket a descriptor of this process refers to now (undefined: closed). */
+function currentLink(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Sockets of this process that no /proc/net table lists (a TCP socket being closed is unhashed
  * from /proc/net/tcp before the app releases its descriptor) are asked what they are, so that the
- * audit can tell a closing connection from a socket it does not know.
+ * audit can tell a closing connection from a socket it does not know. False when one of them was
+ * released meanwhile (the socket tables are read asynchronously, and the app's event loop runs):
+ * the snapshot is out of date. pg's pool.end() resolves before its sockets are released, which
+ * then happens in exactly that window.
  */
 function describeUnlistedSockets(
   fds: FdEntry[],
   inet: readonly { inode: number }[],
   unix: readonly { inode: number }[],
-): void {
+): boolean {
   const listed = new Set([...inet, ...unix].map((s) => s.inode));
   for (const entry of fds) {
     const inode = /^socket:\[(\d+)\]$/.exec(entry.link)?.[1];
     if (inode === undefined || listed.has(Number(inode))) continue;
+    if (currentLink(entry.fd) !== entry.link) return false;
     const facts = loadLibc().socketFacts(entry.fd);
     if (facts) entry.socket = facts;
+  }
+  return true;
+}
+
+/** Snapshots taken at most when sockets keep being released while one is read. */
+const SNAPSHOT_ATTEMPTS = 5;
+
+/** The descriptors and the socket tables, read again while sockets go away in between. */
+async function readDescriptorsAndSockets(
+  base: string,
+  self: boolean,
+): Promise<{ fds: FdEntry[]; inet: InetSocket[]; unix: UnixSocket[] }> {
+  for (let attempt = 1; ; attempt++) {
+    // descriptors first: nothing the audit does below opens a descriptor that could be listed
+    const fds = readFds(base);
+    const hasSockets = fds.some((e) => e.link.startsWith('socket:'));
+    const { inet, unix } = hasSockets ? await readNet(base) : { inet: [], unix: [] };
+    if (!self || describeUnlistedSockets(fds, inet, unix) || attempt >= SNAPSHOT_ATTEMPTS)
+      return { fds, inet, unix };
   }
 }
 
@@ -238,17 +270,13 @@ export async function readProcSnapshot(options: ReadSnapshotOptions): Promise<Pr
   const { procRoot } = options;
   const pidPath = options.pid === 'self' ? 'self' : String(options.pid);
   const base = join(procRoot, pidPath);
-  // descriptors first: nothing the audit does below opens a descriptor that could be listed
-  const fds = readFds(base);
+  const self = options.pid === 'self' && procRoot === '/proc';
+  const { fds, inet, unix } = await readDescriptorsAndSockets(base, self);
   const ownStat = parseProcStat(readText(join(base, 'stat')) ?? '');
   const pid =
     ownStat?.pid ?? (options.pid === 'self' ? (procRoot === '/proc' ? process.pid : undefined) : options.pid);
-  const hasSockets = fds.some((e) => e.link.startsWith('socket:'));
-  const { inet, unix } = hasSockets ? await readNet(base) : { inet: [], unix: [] };
   // children before `ss` runs, so that ss itself is never listed as a child
   const children = readDescendants(procRoot, pidPath);
-
-  if (options.pid === 'self' && procRoot === '/proc') describeUnlistedSockets(fds, inet, unix);
 
   const unixInodes = new Map(unix.map((s) => [s.inode, s]));
   const needsPeers = fds.some((e) => {
@@ -271,8 +299,6 @@ export async function readProcSnapshot(options: ReadSnapshotOptions): Promise<Pr
     children,
     environ: parseEnviron(readText(join(base, 'environ')) ?? ''),
     cmdline: parseCmdline(readText(join(base, 'cmdline')) ?? ''),
-    ...(options.pid === 'self' && procRoot === '/proc'
-      ? { runtime: { node: process.version, uv: process.versions.uv } }
-      : {}),
+    ...(self ? { runtime: { node: process.version, uv: process.versions.uv } } : {}),
   };
 }

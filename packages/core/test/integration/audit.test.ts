@@ -278,6 +278,13 @@ describe('audit of real Node processes', () => {
     ]);
   });
 
+  it('sockets closed while the audit runs are not open resources (pg pool.end() leaves them so)', async () => {
+    const out = await runScenario('closing');
+    expect(out.extra.sockets).toBe(4);
+    // The scenario's server, a child process, is the only thing in the way.
+    expect(kinds(out.report.errors)).toEqual(['childProcess']);
+  });
+
   it('UDP sockets are refused (a restored copy re-binds the same port)', async () => {
     const { report, extra } = await runScenario('udp');
     const udp = report.errors.filter((f) => f.kind === 'udp');
