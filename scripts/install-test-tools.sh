@@ -3,13 +3,15 @@
 # the push/pull tests the reference OCI registry (docker-registry), htpasswd (apache2-utils: bcrypt
 # users for a registry with basic auth) and openssl (a CA for a registry over TLS); and clang with
 # its libFuzzer and sanitizer runtimes for the native launcher's fuzz harness
-# (packages/cli/native/fuzz). Idempotent and quick when everything is present.
+# (packages/cli/native/fuzz); PostgreSQL 15 (Debian 12's) for the example apps' pg tests, which run
+# their own server (initdb in a temporary directory). Idempotent and quick when everything is present.
 set -euo pipefail
 declare -A wanted=(
   [/usr/bin/chromium]="chromium fonts-dejavu-core"
   [/usr/bin/docker-registry]="docker-registry"
   [/usr/bin/htpasswd]="apache2-utils"
   [/usr/bin/openssl]="openssl"
+  [/usr/lib/postgresql/15/bin/postgres]="postgresql-15"
 )
 missing=()
 for binary in "${!wanted[@]}"; do
@@ -41,7 +43,13 @@ fi
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 [[ $(id -u) -eq 0 ]] || { echo "install-test-tools: run as root to install ${missing[*]}" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
-echo "install-test-tools: installing ${missing[*]} (browser, registry and fuzzing tests)" >&2
+echo "install-test-tools: installing ${missing[*]} (browser, registry, fuzzing and PostgreSQL tests)" >&2
+# Debian's postgresql-15 would create and start a cluster on :5432 when installed; the tests
+# start their own. (postgresql-common reads createcluster.d; the drop-in is not a conffile.)
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]]; then
+  mkdir -p /etc/postgresql-common/createcluster.d
+  echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/defrost-tests.conf
+fi
 apt-get update >/dev/null
 apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
 # Debian's package also enables a system-wide registry on :5000; the tests start their own.
