@@ -81,8 +81,8 @@ async function dumpFailure(result: number, stagingDir: string, imageDir: string)
   const culprits = audit && audit.errors.length > 0 ? `\n${formatAuditErrors(audit.errors)}` : '';
   return new CheckpointError(
     full
-      ? `no space left for the image on the file system of ${dirname(imageDir)} (${await freeSpace(dirname(imageDir))}); nothing was written and the process keeps running: free some space or write the image elsewhere`
-      : `CRIU could not dump this process (criu_dump returned ${result}); it keeps running${culprits}`,
+      ? `no space left for the image on the file system of ${dirname(imageDir)} (${await freeSpace(dirname(imageDir))}); nothing was written: free some space or write the image elsewhere`
+      : `CRIU could not dump this process (criu_dump returned ${result})${culprits}`,
     { step: 'dump', criuCode: result, log: { logFile: undefined, lines: log.lines } },
   );
 }

@@ -91,10 +91,7 @@ async function closeAndAudit(
   const closeFailures = await registry.runBeforeCheckpoint(ctx);
   if (closeFailures.length > 0) {
     await reopen(
-      new CheckpointError(
-        `checkpoint aborted: ${describeFailures(closeFailures)}; the server keeps running`,
-        { step: 'lifecycle' },
-      ),
+      new CheckpointError(`checkpoint aborted: ${describeFailures(closeFailures)}`, { step: 'lifecycle' }),
     );
   }
   try {

@@ -16,9 +16,7 @@ export interface WarmupSummary {
 export class WarmupError extends Error {
   readonly request: WarmupRequest;
   constructor(request: WarmupRequest, problem: string) {
-    super(
-      `warm-up request ${request.method ?? 'GET'} ${request.url} ${problem}; checkpoint aborted, the server keeps serving`,
-    );
+    super(`warm-up request ${request.method ?? 'GET'} ${request.url} ${problem}; checkpoint aborted`);
     this.name = 'WarmupError';
     this.request = request;
   }

@@ -36,7 +36,7 @@ describe('faults during a checkpoint (real CRIU)', () => {
     const failed = await app.waitFor((e) => e.event === 'checkpoint-failed');
     expect(failed).toMatchObject({ name: 'CheckpointError' });
     expect(String(failed.message)).toMatch(
-      /^no space left for the image on the file system of .*small-disk \([\d.]+ MiB free of 4\.0 MiB\); nothing was written and the process keeps running/,
+      /^no space left for the image on the file system of .*small-disk \([\d.]+ MiB free of 4\.0 MiB\); nothing was written: free some space/,
     );
     // Nothing that looks like an image, and nothing half-written either.
     expect(readdirSync(small)).toEqual([]);
