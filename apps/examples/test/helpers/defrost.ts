@@ -83,6 +83,25 @@ export async function checkpoint(o: {
   };
 }
 
+/** Waits until `pattern` shows in what the command wrote on stderr; resolves with the match. */
+function stderrMatch(cli: Output, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${what} within 30 s:\n${cli.stderr()}`)), 30_000);
+    const check = (): void => {
+      const m = pattern.exec(cli.stderr());
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    cli.child.stderr!.on('data', check);
+    cli.exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`defrost exited before ${what}:\n${cli.stdout()}\n${cli.stderr()}`));
+    });
+  });
+}
+
 export interface Copy {
   /** The restored server. */
   readonly pid: number;
@@ -95,21 +114,7 @@ export interface Copy {
 /** `defrost restore IMAGE`: resolves once the copy is restored (and serving), with its PID. */
 export async function restoreCopy(image: string, flags: readonly string[] = []): Promise<Copy> {
   const cli = run(['restore', image, ...flags], commandEnv());
-  const pid = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no restore within 30 s:\n${cli.stderr()}`)), 30_000);
-    const check = (): void => {
-      const m = /defrost: restored .* in \d+ ms \(pid (\d+)\)/.exec(cli.stderr());
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    cli.child.stderr!.on('data', check);
-    cli.exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`defrost restore exited before restoring:\n${cli.stdout()}\n${cli.stderr()}`));
-    });
-  });
+  const pid = Number((await stderrMatch(cli, /defrost: restored .* in \d+ ms \(pid (\d+)\)/, 'restore'))[1]);
   track(pid);
   return {
     pid,
@@ -121,4 +126,43 @@ export async function restoreCopy(image: string, flags: readonly string[] = []):
       return end;
     },
   };
+}
+
+export interface RunningServer {
+  /** The server `defrost run` started. */
+  readonly pid: number;
+  stderr(): string;
+  /** SIGTERM to `defrost run` (forwarded to the server); resolves once both are gone. */
+  stop(): Promise<void>;
+}
+
+/** `defrost run FLAGS -- COMMAND`: a server that `defrost checkpoint --pid` can freeze later. */
+export async function runServer(o: {
+  readonly command: readonly string[];
+  readonly flags?: readonly string[];
+  readonly env?: Record<string, string>;
+}): Promise<RunningServer> {
+  const cli = run(['run', ...(o.flags ?? []), '--', ...o.command], commandEnv(o.env));
+  const pid = Number((await stderrMatch(cli, /defrost: running .* \(pid (\d+)\)/, 'the server'))[1]);
+  track(pid);
+  return {
+    pid,
+    stderr: cli.stderr,
+    async stop() {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+      if (!(await waitForPidGone(pid, 10_000))) throw new Error(`the server (pid ${pid}) is still there`);
+    },
+  };
+}
+
+/** Runs `defrost ARGS` to its end. */
+export async function defrost(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = run(args, commandEnv(env));
+  const timer = setTimeout(() => cli.child.kill('SIGTERM'), 160_000);
+  const { code } = await cli.exited.finally(() => clearTimeout(timer));
+  return { code, stdout: cli.stdout(), stderr: cli.stderr() };
 }
