@@ -130,16 +130,19 @@ export async function buildImage(o: {
   logFile: string;
   timeoutMs: number;
   name: string;
+  /** Flags of `defrost checkpoint` (the zero-code agent's warm-up); only with the CLI. */
+  flags?: readonly string[];
 }): Promise<ImageBuild> {
   const viaCli = o.cli !== undefined;
+  const flags = o.flags ?? [];
   const args = viaCli
-    ? [o.cli!, 'checkpoint', '--image', o.imageDir, '--', process.execPath, o.entry]
+    ? [o.cli!, 'checkpoint', '--image', o.imageDir, ...flags, '--', process.execPath, o.entry]
     : ['--expose-gc', o.entry];
   const env = viaCli
     ? o.env
     : { ...o.env, DEFROST_CHECKPOINT_IMAGE: o.imageDir, DEFROST_CHECKPOINT_MODE: 'exit' };
   const command = viaCli
-    ? `node ${relativeToRepo(o.cli!)} checkpoint --image ${o.imageDir} -- node ${relativeToRepo(o.entry)}`
+    ? `node ${relativeToRepo(o.cli!)} checkpoint --image ${o.imageDir} ${flags.map((f) => `${f} `).join('')}-- node ${relativeToRepo(o.entry)}`
     : `DEFROST_CHECKPOINT_IMAGE=${o.imageDir} node --expose-gc ${relativeToRepo(o.entry)}`;
   const started = performance.now();
   const t = o.pc.spawn(`${o.name} checkpoint`, process.execPath, args, { env, logFile: o.logFile });
