@@ -80,6 +80,7 @@ export {
 export { drainConnections } from './server/connections.js';
 export { diagnosticFilesResource } from './server/diagnostic-files.js';
 export { collectGarbage, findGc } from './server/heap.js';
+export { fetchPoolResource, globalAgentsResource } from './server/keep-alive-pools.js';
 export { originOf } from './server/origin.js';
 export { relisten } from './server/relisten.js';
 export {

@@ -5,6 +5,8 @@ import {
   claimCheckpoint,
   diagnosticFilesResource,
   drainConnections,
+  fetchPoolResource,
+  globalAgentsResource,
   type KnownRoute,
   lifecycle,
   progressReporter,
@@ -60,7 +62,8 @@ function loggerResource(log: FastifyBaseLogger): Resource | undefined {
 /**
  * Fastify's own resources, registered first so that they run last before the checkpoint and first
  * after a restore: the server's connections (drained; after a restore, a restore-time port),
- * V8's diagnostic files, the logger's destination.
+ * V8's diagnostic files, the logger's destination, and the pools Node keeps on its own (fetch's
+ * global dispatcher, http(s).globalAgent), which the zero-code agent closes too.
  */
 function fastifyResources(app: FastifyInstance, options: ResolvedOptions): Resource[] {
   const logger = loggerResource(app.log);
@@ -74,6 +77,8 @@ function fastifyResources(app: FastifyInstance, options: ResolvedOptions): Resou
     },
     diagnosticFilesResource((m) => app.log.info(m)),
     ...(logger ? [logger] : []),
+    fetchPoolResource,
+    globalAgentsResource,
   ];
 }
 

@@ -1,4 +1,5 @@
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -181,6 +182,38 @@ describe('@defrost/fastify with real CRIU', () => {
       expect.objectContaining({ event: 'on-restore', reason: 'restored', secret: 's3cret' }),
     );
     await copy.stop();
+  });
+
+  it("closes fetch()'s and http.globalAgent's keep-alive connections, as the zero-code agent does", async () => {
+    let calls = 0;
+    const upstream = createHttpServer((_req, res) => {
+      calls++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ calls }));
+    });
+    upstream.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`;
+      const { imageDir, app, port, progressFile } = await buildImage('pools', {
+        FIXTURE_UPSTREAM: url,
+        FIXTURE_WARMUP: JSON.stringify({ requests: [{ url: '/upstream' }], rounds: 20 }),
+      });
+      await app.waitFor((e) => e.event === 'defrost-done');
+      const progress = readFileSync(progressFile, 'utf8');
+      expect(progress, progress).not.toContain('"step":"failed"');
+      const exit = await app.exited;
+      expect(exit.code, app.stderr()).toBe(0);
+      expect(calls).toBeGreaterThanOrEqual(40);
+      const copy = await restoreToFile(imageDir, join(work, 'pools.out'));
+      const seen = await get(port, '/upstream');
+      expect(seen.status).toBe(200);
+      expect(seen.body).toEqual({ viaFetch: { calls: calls - 1 }, viaHttp: { calls } });
+      await copy.stop();
+    } finally {
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
   });
 
   it('listens on a restore-time port', async () => {
