@@ -225,7 +225,29 @@ function listensOn(l: InetSocket, address: string, port: number): boolean {
   return address.startsWith('::ffff:') && l.localAddress === address.slice(7);
 }
 
+/** TCP states of a connection this process has shut down (sent its FIN) and that goes away by itself. */
+const TCP_SHUT_DOWN_STATES = new Set([4, 5, 9, 11]); // FIN_WAIT1, FIN_WAIT2, LAST_ACK, CLOSING
+
+/**
+ * A connection of `finding` that this process is closing already (pg's pool.end() resolves while
+ * its sockets are still in FIN_WAIT1) is named as closing: the audit gives those a grace period.
+ */
+function closingIfShutDown(s: InetSocket, f: AuditFinding): AuditFinding {
+  if (!TCP_SHUT_DOWN_STATES.has(s.state)) return f;
+  return {
+    ...f,
+    kind: 'tcpClosing',
+    origin: `${f.origin}, being closed by this process`,
+    fix: FIXES.tcpClosing,
+  };
+}
+
 function classifyTcp(ctx: Context, e: FdEntry, s: InetSocket): AuditFinding {
+  const f = classifyTcpConnection(ctx, e, s);
+  return f.kind === 'tcpConnection' ? closingIfShutDown(s, f) : f;
+}
+
+function classifyTcpConnection(ctx: Context, e: FdEntry, s: InetSocket): AuditFinding {
   const local = formatEndpoint(s.localAddress, s.localPort);
   if (s.state === TCP_LISTEN) {
     return finding(e.fd, 'tcpListen', 'safe', local, { origin: 'a listening server socket' });

@@ -154,6 +154,32 @@ describe('TCP connections', () => {
     expect(report.errors.map((f) => f.fd)).toEqual([30, 31]);
   });
 
+  it('names connections this process has shut down (FIN sent) as closing, not as open', async () => {
+    proc
+      .self({
+        pid: PID,
+        fds: [
+          { fd: 40, link: 'socket:[7101]' },
+          { fd: 41, link: 'socket:[7102]' },
+          { fd: 42, link: 'socket:[7103]' },
+        ],
+      })
+      .net({
+        // pg's pool.end(): FIN_WAIT1, then FIN_WAIT2; LAST_ACK: the peer closed first, then we did
+        tcp: [
+          tcpLine(0, '0100007F:9C50', '0100007F:1538', '04', 7101),
+          tcpLine(1, '0100007F:9C51', '0100007F:1538', '05', 7102),
+          tcpLine(2, '0100007F:9C52', '0100007F:1538', '09', 7103),
+        ],
+      });
+    const report = await audit();
+    for (const fd of [40, 41, 42])
+      expect(byFd(report, fd)).toMatchObject({ kind: 'tcpClosing', class: 'unsafe' });
+    expect(byFd(report, 40).target).toBe('127.0.0.1:40016 -> 127.0.0.1:5432 [FIN_WAIT1]');
+    expect(byFd(report, 40).origin).toMatch(/local service on port 5432 .*, being closed by this process$/);
+    expect(byFd(report, 40).fix).toMatch(/defrost waits up to 2 s/);
+  });
+
   it('recognizes IPv4-mapped connections on an IPv6 wildcard listener', async () => {
     proc
       .self({
