@@ -84,7 +84,8 @@ export const FIXES = {
     'off for the whole host (`sysctl kernel.io_uring_disabled=2`). CRIU cannot dump io_uring instances',
   tcpClosing:
     'wait until the client that owned it has released its sockets before the checkpoint (defrost waits up to 2 s ' +
-    "for closing sockets; a pool's end() that resolves before its sockets close, like pg's, is covered by that)",
+    "for sockets being closed, and for connections this process opened; a pool's end() that resolves before its " +
+    "sockets close, like pg's, is covered by that)",
   tcpClientToSelf:
     'close the client side before checkpointing: `await agent.close()` on the undici Agent/Pool ' +
     '(for fetch(), the global dispatcher), `agent.destroy()` for an http.Agent, and call ' +

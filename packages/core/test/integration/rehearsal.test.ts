@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,5 +72,39 @@ describe('rehearsing the freeze (real CRIU service, real audit)', () => {
     await app.waitFor((e) => e.event === 'after-restore' && e.reason === 'checkpoint-failed');
     expect(await restoreIdAt(port)).toBe('original');
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+  });
+
+  describe('a client connection its hook closes', () => {
+    let upstream: Server;
+    let upstreamPort: number;
+    beforeAll(async () => {
+      upstream = createServer((socket) => socket.on('error', () => {}));
+      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+      upstreamPort = (upstream.address() as { port: number }).port;
+      return () => new Promise<void>((resolve) => upstream.close(() => resolve()));
+    });
+
+    it('a moment after the hook returned (as pg pool.end() does) does not stop the freeze', async () => {
+      const { app, port } = await startFixture('closed-late');
+      await restoreIdAt(port, `/connect?port=${upstreamPort}&closeAfterMs=300`);
+      app.child.kill('SIGHUP');
+      const outcome = await app.waitFor((e) => e.event === 'rehearsed' || e.event === 'rehearsal-failed');
+      expect(outcome, JSON.stringify(outcome)).toMatchObject({ event: 'rehearsed' });
+    });
+
+    it('never: refused once the 2 s grace is over, named with its peer', async () => {
+      const { app, port } = await startFixture('never-closed');
+      await restoreIdAt(port, `/connect?port=${upstreamPort}&closeAfterMs=-1`);
+      const started = Date.now();
+      app.child.kill('SIGHUP');
+      const failed = (await app.waitFor((e) => e.event === 'rehearsal-failed')) as {
+        step: string;
+        message: string;
+      };
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+      expect(failed.step).toBe('audit');
+      expect(failed.message).toContain(`-> 127.0.0.1:${upstreamPort}`);
+      expect(await restoreIdAt(port)).toBe('original');
+    });
   });
 });
