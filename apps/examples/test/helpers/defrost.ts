@@ -56,23 +56,15 @@ export interface CheckpointRun {
   readonly output: string;
 }
 
-/**
- * `defrost checkpoint --image IMAGE FLAGS -- COMMAND` to its end. A run that outlasts
- * `timeoutMs` gets SIGTERM (the CLI then stops the app) and comes back as it ended.
- */
+/** `defrost checkpoint --image IMAGE FLAGS -- COMMAND` to its end. */
 export async function checkpoint(o: {
   readonly image: string;
   readonly command: readonly string[];
   readonly flags?: readonly string[];
   readonly env?: Record<string, string>;
-  readonly timeoutMs?: number;
 }): Promise<CheckpointRun> {
   const args = ['checkpoint', '--image', o.image, '--timeout', '150', ...(o.flags ?? []), '--', ...o.command];
-  const cli = run(args, commandEnv(o.env));
-  const timer = setTimeout(() => cli.child.kill('SIGTERM'), o.timeoutMs ?? 160_000);
-  const { code } = await cli.exited.finally(() => clearTimeout(timer));
-  const stdout = cli.stdout();
-  const stderr = cli.stderr();
+  const { code, stdout, stderr } = await defrost(args, o.env);
   const warmup = /warm-up\s+(\d+) requests in \d+ rounds/.exec(stdout);
   return {
     code,
@@ -156,7 +148,10 @@ export async function runServer(o: {
   };
 }
 
-/** Runs `defrost ARGS` to its end. */
+/**
+ * Runs `defrost ARGS` to its end. A run that outlasts 160 s gets SIGTERM (a checkpoint then stops
+ * its app) and comes back as it ended.
+ */
 export async function defrost(
   args: readonly string[],
   env: Record<string, string> = {},
