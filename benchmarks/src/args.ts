@@ -30,7 +30,7 @@ Cold start against a defrost restore of the same app, interleaved, measured as a
   --runs N     measured rounds (default ${DEFAULT_RUNS}; --quick: ${QUICK_RUNS}); one untimed warm-up round comes first
   --node V     the Node.js to run on, from scripts/node-versions (default: its first line, Node 24);
                chosen by \`pnpm bench\` (scripts/bench.sh) before this program starts
-  --app PATH   server entry of a Fastify app using @defrost/fastify (default: apps/blog/dist/server.js);
+  --app PATH   server entry of any Node server, with @defrost/fastify or none (default: apps/blog/dist/server.js);
                it must listen on $PORT at 127.0.0.1 and answer GET / with 200
   --json       print one JSON document on stdout (progress stays on stderr)
   --out DIR    write results.json and chart.svg there (default: benchmarks/results/<timestamp>/)
