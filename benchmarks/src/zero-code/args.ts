@@ -1,5 +1,5 @@
 /** Arguments of the zero-code benchmark (`node benchmarks/dist/zero-code/main.js`). Pure parsing. */
-import { ArgsError } from '../args.js';
+import { ArgsError, positiveInt, readOptions } from '../args.js';
 import { ZERO_CODE_APPS } from './apps.js';
 
 export interface ZeroCodeArgs {
@@ -24,29 +24,20 @@ followed by a restore of the image \`defrost checkpoint\` made of it (with no co
 `;
 
 export function parseZeroCodeArgs(argv: readonly string[]): ZeroCodeArgs {
-  let runs = 10;
-  const apps: string[] = [];
-  let json = false;
-  let help = false;
-  const known = new Set(ZERO_CODE_APPS.map((a) => a.name));
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') continue;
-    if (arg === '--json') json = true;
-    else if (arg === '-h' || arg === '--help') help = true;
-    else if (arg === '--runs') {
-      const raw = argv[++i];
-      if (raw === undefined || !/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000)
-        throw new ArgsError(
-          `--runs must be from 1 to 1000, got ${raw === undefined ? 'nothing' : `"${raw}"`}`,
-        );
-      runs = Number(raw);
-    } else if (arg === '--app') {
-      const name = argv[++i];
-      if (name === undefined || !known.has(name))
-        throw new ArgsError(`--app: one of ${[...known].join(', ')} (got ${name ?? 'nothing'})`);
-      apps.push(name);
-    } else throw new ArgsError(`unknown argument "${arg}"`);
-  }
-  return { runs, apps: apps.length > 0 ? apps : [...known], json, help };
+  const values = readOptions(argv, {
+    runs: { type: 'string' },
+    app: { type: 'string', multiple: true },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  const known = ZERO_CODE_APPS.map((a) => a.name);
+  const apps = values.app ?? [];
+  for (const name of apps)
+    if (!known.includes(name)) throw new ArgsError(`--app: one of ${known.join(', ')} (got ${name})`);
+  return {
+    runs: values.runs === undefined ? 10 : positiveInt('--runs', values.runs),
+    apps: apps.length > 0 ? apps : known,
+    json: values.json,
+    help: values.help,
+  };
 }
