@@ -37,6 +37,14 @@ async function loggedRequests(url: string): Promise<unknown[]> {
     .filter((entry) => entry.msg === 'incoming request' && entry.req?.url === url);
 }
 
+/**
+ * pino's file destination writes asynchronously (sonic-boom, sync: false), so a line may land
+ * just after the response that it logs: wait for it, a second at most.
+ */
+async function expectLogged(url: string, count: number): Promise<void> {
+  await expect.poll(async () => (await loggedRequests(url)).length, { timeout: 1_000 }).toBe(count);
+}
+
 describe('Fastify without the plugin, no code change', () => {
   it('checkpoints through the zero-code agent', () => {
     expect(app.run.code, app.run.output).toBe(0);
@@ -58,7 +66,7 @@ describe('Fastify without the plugin, no code change', () => {
       expect(JSON.parse(created.body)).toEqual({ id: 3, title: 'Restored', tags: ['copy'] });
       // The frozen process logged the warm-up; the copy appends its own requests to the same file.
       expect((await loggedRequests('/notes/2')).length).toBeGreaterThanOrEqual(300);
-      expect(await loggedRequests('/stats')).toHaveLength(1);
+      await expectLogged('/stats', 1);
     });
   });
 
@@ -66,7 +74,7 @@ describe('Fastify without the plugin, no code change', () => {
     await app.withCopy(async (port) => {
       expect((await get(port, '/notes/3')).status).toBe(404);
       await getJson<Stats>(port, '/stats');
-      expect(await loggedRequests('/stats')).toHaveLength(2);
+      await expectLogged('/stats', 2);
     });
   });
 });
