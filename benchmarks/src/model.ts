@@ -5,6 +5,7 @@ export const CONTENDER_IDS = [
   'cold',
   'defrost',
   'defrost (lazy pages)',
+  'defrost (signed image)',
   'defrost (node CLI)',
   'defrost (core API)',
   'cold+compile-cache',

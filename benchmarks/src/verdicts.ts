@@ -8,6 +8,8 @@ export interface VerdictInputs {
   readonly compileCacheTtfrMs?: number;
   readonly defrostTtfrMs?: number;
   readonly floorTtfrMs?: number;
+  /** The same app's image signed, restored where the host requires signatures. */
+  readonly signedTtfrMs?: number;
   readonly defrostFirst100P99Ms?: number;
   readonly defrostThroughput1sRps?: number;
   readonly steadyStateP99Ms?: number;
@@ -70,6 +72,13 @@ export function computeVerdicts(v: VerdictInputs): Verdict[] {
       v.floorTtfrMs === undefined ? undefined : v.floorTtfrMs * 3,
       (m, t) =>
         `defrost ${fmt(m)} ms vs 3 x floor ${fmt(v.floorTtfrMs!)} ms = ${fmt(t)} ms (${fmt(m / v.floorTtfrMs!)}x floor)`,
+    ),
+    judge(
+      { id: 'ttfr-signed-1.3x', claim: "a signed image's first response within 1.3x of an unsigned one's" },
+      v.signedTtfrMs,
+      defrost === undefined ? undefined : defrost * 1.3,
+      (m, t) =>
+        `signed ${fmt(m)} ms vs 1.3 x unsigned ${fmt(defrost!)} ms = ${fmt(t)} ms (${fmt(m / defrost!)}x)`,
     ),
     judge(
       { id: 'first100-p99-1.5x-steady', claim: 'first 100 requests: p99 within 1.5x of steady state' },

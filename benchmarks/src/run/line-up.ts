@@ -95,6 +95,7 @@ function restoreCommands(ctx: RunContext, images: Images): Contender[] {
       full: true,
       note: 'a criu lazy-pages daemon per restore fills memory on demand (userfaultfd)',
     }),
+    ...signedRestore(ctx, images),
     // The full path every time: what the native launcher saves.
     restoreCommandContender({
       id: 'defrost (node CLI)',
@@ -104,6 +105,29 @@ function restoreCommands(ctx: RunContext, images: Images): Contender[] {
       command: `node ${relativeToRepo(paths.cli)} restore ${imageDir}`,
       full: false,
       note: 'the full command line in Node on every start (what `defrost restore` does when it has no launch plan)',
+    }),
+  ];
+}
+
+/**
+ * `defrost restore` of the signed image on a host that requires signatures (its key in
+ * DEFROST_SIGNING_KEY_FILE): every start checks the signature, and should still take the fast path.
+ */
+function signedRestore(ctx: RunContext, images: Images): Contender[] {
+  if (!images.signed) return [];
+  const { imageDir, keyFile } = images.signed;
+  const via = restoreVia(ctx, imageDir);
+  return [
+    restoreCommandContender({
+      id: 'defrost (signed image)',
+      pc: ctx.io.pc,
+      ...via,
+      imageDir,
+      env: { ...ctx.appEnv, DEFROST_DEBUG: '1', DEFROST_SIGNING_KEY_FILE: keyFile },
+      origin: ctx.origin,
+      command: `DEFROST_SIGNING_KEY_FILE=${keyFile} ${via.command}`,
+      full: false,
+      note: 'the app signed at checkpoint (--signing-key-file), restored where the host requires signatures',
     }),
   ];
 }

@@ -1,4 +1,6 @@
 /** Setup, untimed: the seeded data dir, the images, and what starting a process costs here. */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { formatBytes } from '@defrost/core/internal';
@@ -47,6 +49,14 @@ export interface Images {
   readonly floorImage: ImageBuild;
   readonly floorEnv: NodeJS.ProcessEnv;
   readonly floorOrigin: string;
+  /** The same app signed with a key of its own (only with the CLI, which signs). */
+  readonly signed?: SignedImage;
+}
+
+export interface SignedImage {
+  readonly imageDir: string;
+  /** A 32-byte binary key, as `openssl rand 32` writes it. */
+  readonly keyFile: string;
 }
 
 /** The app's image and the floor's, built once. */
@@ -83,6 +93,7 @@ export async function buildImages(ctx: RunContext): Promise<Images> {
     timeoutMs: IMAGE_TIMEOUT_MS,
     name: 'floor',
   });
+  const signed = paths.cli ? await buildSignedImage(ctx) : undefined;
   return {
     imageDir,
     image,
@@ -91,7 +102,28 @@ export async function buildImages(ctx: RunContext): Promise<Images> {
     floorImage,
     floorEnv,
     floorOrigin: `http://127.0.0.1:${floorPort}`,
+    ...(signed ? { signed } : {}),
   };
+}
+
+/** The app's image again, signed: what a host that requires signatures restores. */
+async function buildSignedImage(ctx: RunContext): Promise<SignedImage> {
+  ctx.io.progress('setup: building the signed app image');
+  const keyFile = join(ctx.work, 'signing-key');
+  await writeFile(keyFile, randomBytes(32), { mode: 0o600 });
+  const imageDir = join(ctx.work, 'signed-image');
+  await buildImage({
+    pc: ctx.io.pc,
+    cli: ctx.paths.cli,
+    entry: ctx.paths.app,
+    imageDir,
+    env: ctx.appEnv,
+    logFile: ctx.logFile('checkpoint-signed'),
+    timeoutMs: IMAGE_TIMEOUT_MS,
+    name: 'signed app',
+    flags: ['--signing-key-file', keyFile],
+  });
+  return { imageDir, keyFile };
 }
 
 /** Median wall time of `node -e 0` and of `node <cli> --version`, 5 runs each, interleaved. */

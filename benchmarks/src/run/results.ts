@@ -50,6 +50,7 @@ export function summarizeRounds(
     compileCacheTtfrMs: results['cold+compile-cache']?.timeToFirstResponseMs?.median,
     defrostTtfrMs: results.defrost?.timeToFirstResponseMs?.median,
     floorTtfrMs: results.floor?.timeToFirstResponseMs?.median,
+    signedTtfrMs: results['defrost (signed image)']?.timeToFirstResponseMs?.median,
     defrostFirst100P99Ms: results.defrost?.first100P99Ms?.median,
     defrostThroughput1sRps: results.defrost?.throughput1sRps?.median,
     steadyStateP99Ms: steady.p99Ms.median,

@@ -127,6 +127,14 @@ describe('pnpm bench --quick --json on the fixture app', () => {
     );
     expect(doc.contenderInfo['defrost (node CLI)'].command).toMatch(/^node .*dist\/bin\.js restore /);
     expectPositiveSummary(doc.contenders['defrost (node CLI)'].timeToFirstResponseMs, 'node CLI');
+    // The signed image, restored where the host requires signatures, takes the fast path too.
+    expectPositiveSummary(doc.contenders['defrost (signed image)'].timeToFirstResponseMs, 'signed');
+    expect(doc.contenderInfo['defrost (signed image)'].command).toMatch(
+      /^DEFROST_SIGNING_KEY_FILE=\S+ defrost restore /,
+    );
+    expect(doc.contenderInfo['defrost (signed image)'].restorePaths).toMatch(
+      /^fast path \(no Node\) in (\d+) of \1 measured starts$/,
+    );
     // The compile cache: every supported Node has it, so it is always measured.
     expectPositiveSummary(doc.contenders['cold+compile-cache'].timeToFirstResponseMs, 'cold+compile-cache');
   });
@@ -142,7 +150,7 @@ describe('pnpm bench --quick --json on the fixture app', () => {
     ]) {
       expect(doc[key], key).toBeGreaterThan(0);
     }
-    expect(doc.verdicts).toHaveLength(5);
+    expect(doc.verdicts).toHaveLength(6);
     for (const v of doc.verdicts) {
       expect(v.claim).not.toMatch(/issue/);
       expect(typeof v.pass).toBe('boolean');

@@ -6,6 +6,7 @@ const base: VerdictInputs = {
   compileCacheTtfrMs: 2000,
   defrostTtfrMs: 150,
   floorTtfrMs: 60,
+  signedTtfrMs: 160,
   defrostFirst100P99Ms: 1.2,
   defrostThroughput1sRps: 800,
   steadyStateP99Ms: 1,
@@ -22,6 +23,7 @@ describe('verdicts', () => {
         "first response at least 10x sooner than a cold start with Node's compile cache",
       ],
       ['ttfr-3x-floor', 'first response within 3x of the floor (a trivial server restored)'],
+      ['ttfr-signed-1.3x', "a signed image's first response within 1.3x of an unsigned one's"],
       ['first100-p99-1.5x-steady', 'first 100 requests: p99 within 1.5x of steady state'],
       ['throughput-1s-70pct', 'first second: at least 70% of steady-state throughput'],
     ]);
@@ -36,6 +38,8 @@ describe('verdicts', () => {
     expect(v['ttfr-10x-compile-cache']!.threshold).toBe(200);
     expect(v['ttfr-10x-compile-cache']!.detail).toContain('(13.3x sooner)');
     expect(v['ttfr-3x-floor']!.threshold).toBe(180);
+    expect(v['ttfr-signed-1.3x']!.threshold).toBe(195);
+    expect(v['ttfr-signed-1.3x']!.detail).toBe('signed 160 ms vs 1.3 x unsigned 150 ms = 195 ms (1.07x)');
     expect(v['first100-p99-1.5x-steady']!.threshold).toBe(1.5);
     expect(v['throughput-1s-70pct']!.threshold).toBe(700);
   });
@@ -56,6 +60,7 @@ describe('verdicts', () => {
     expect(v['ttfr-3x-floor']!.pass).toBe(false); // 301 > 3 x 60
     expect(v['first100-p99-1.5x-steady']!.pass).toBe(false);
     expect(v['throughput-1s-70pct']!.pass).toBe(false);
+    expect(byId({ ...base, signedTtfrMs: 196 })['ttfr-signed-1.3x']!.pass).toBe(false);
   });
 
   it('throughput is "at least", latency and time "at most"', () => {
