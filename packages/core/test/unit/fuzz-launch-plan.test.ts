@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdentity } from '../../src/cache.js';
-import type { ImageManifest } from '../../src/image/index.js';
 import {
   ACTION_SCRIPT,
   inheritedDescriptors,
@@ -25,6 +24,7 @@ import {
   WORK_PLACEHOLDER,
 } from '../../src/restore/launch-plan.js';
 import { FUZZ_TIMEOUT_MS, fuzz } from '../fuzz.js';
+import { testManifest } from '../manifest.js';
 
 /** Where the launcher's private directory happens to be (what it puts for @WORK@). */
 const WORK = '/tmp/defrost-restore-AbC123';
@@ -123,33 +123,6 @@ async function imageFor(name: string, files: readonly string[]): Promise<string>
   return dir;
 }
 
-function manifest(i: {
-  pid: number;
-  stdio: ImageManifest['stdio'];
-  files: readonly string[];
-}): ImageManifest {
-  return {
-    formatVersion: 1,
-    imageId: 'id',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    node: {
-      version: process.version,
-      execPath: process.execPath,
-      binarySha256: 'x',
-      arch: 'x64',
-      platform: 'linux',
-    },
-    kernel: 'k',
-    criu: { version: '4.2.1' },
-    process: { pid: i.pid, argv: [], execArgv: [], cwd: '/' },
-    listening: [],
-    stdio: i.stdio,
-    checkpoint: { durationMs: 1 },
-    files: Object.fromEntries(i.files.map((f) => [f, { size: f.length, sha256: 'x' }])),
-    totalBytes: 0,
-  };
-}
-
 describe('fuzz: launch plans', () => {
   it(
     'hold exactly the full path’s command, as the launcher reads them, or are not written',
@@ -157,7 +130,7 @@ describe('fuzz: launch plans', () => {
       let written = 0;
       await fuzz('plans for arbitrary image paths and stdio keys', 150, planInput, async (i) => {
         const imageDir = await imageFor(i.name, i.files);
-        const m = manifest(i);
+        const m = testManifest(i.files, i);
         const input = {
           imageDir,
           manifest: m,
@@ -223,7 +196,7 @@ describe('fuzz: launch plans', () => {
       controlOutKey: 'c',
       imagesDirKey: `a${WORK_PLACEHOLDER}b`,
     };
-    const m = manifest({ pid: 7, stdio, files: [] });
+    const m = testManifest([], { pid: 7, stdio });
     const input = {
       imageDir,
       manifest: m,
@@ -234,7 +207,7 @@ describe('fuzz: launch plans', () => {
     expect(await launchPlanText(input, action)).toBeUndefined();
     expect(
       await launchPlanText(
-        { ...input, manifest: manifest({ pid: 7, stdio: { ...stdio, imagesDirKey: 'images' }, files: [] }) },
+        { ...input, manifest: testManifest([], { pid: 7, stdio: { ...stdio, imagesDirKey: 'images' } }) },
         action,
       ),
     ).toBeDefined();

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileIdentity } from '../../src/cache.js';
-import type { ImageManifest } from '../../src/image/index.js';
 import { ACTION_SCRIPT } from '../../src/restore/criu-restore-command.js';
 import {
   fnv1a64,
@@ -19,40 +18,12 @@ import {
   pruneLaunchPlans,
   writeLaunchPlan,
 } from '../../src/restore/launch-plan.js';
+import { testManifest } from '../manifest.js';
 
 let root: string;
 let imageDir: string;
 let cache: string;
 let action: string;
-
-function manifestFor(files: string[]): ImageManifest {
-  return {
-    formatVersion: 1,
-    imageId: 'id',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    node: {
-      version: process.version,
-      execPath: process.execPath,
-      binarySha256: 'x',
-      arch: 'x64',
-      platform: 'linux',
-    },
-    kernel: 'k',
-    criu: { version: '4.2.1' },
-    process: { pid: 4242, argv: [], execArgv: [], cwd: '/' },
-    listening: [],
-    stdio: {
-      stdoutKey: 'out',
-      stderrKey: 'err',
-      controlInKey: 'in',
-      controlOutKey: 'ctl',
-      imagesDirKey: 'images',
-    },
-    checkpoint: { durationMs: 1 },
-    files: Object.fromEntries(files.map((f) => [f, { size: 1, sha256: 'x' }])),
-    totalBytes: files.length,
-  };
-}
 
 /** The records of a plan, as [key, value] with the launcher's unescaping. */
 function records(text: string): [string, string][] {
@@ -80,7 +51,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const input = (manifest = manifestFor(['pages-1.img', 'core-1.img'])) => ({
+const input = (manifest = testManifest(['pages-1.img', 'core-1.img'])) => ({
   imageDir,
   manifest,
   criuPath: process.execPath, // any existing file: only its identity is recorded
@@ -133,11 +104,11 @@ describe('launch plans', () => {
     const odd = join(root, 'a\\b');
     await mkdir(odd);
     await writeFile(join(odd, 'defrost.json'), '{}');
-    expect(await launchPlanText({ ...input(manifestFor([])), imageDir: odd }, action)).toBeUndefined();
+    expect(await launchPlanText({ ...input(testManifest([])), imageDir: odd }, action)).toBeUndefined();
     const placeholder = join(root, '@WORK@.sh');
     await writeFile(placeholder, ACTION_SCRIPT);
     expect(await launchPlanText(input(), placeholder)).toBeUndefined();
-    const other = manifestFor([]);
+    const other = testManifest([]);
     other.node.execPath = '/bin/sh';
     expect(await launchPlanText(input(other), action)).toBeUndefined();
     expect(await launchPlanText(input(), action)).toBeDefined();
@@ -162,7 +133,7 @@ describe('launch plans', () => {
     const gone = join(root, 'gone');
     await mkdir(gone);
     await writeFile(join(gone, 'defrost.json'), '{}');
-    expect(await writeLaunchPlan({ ...input(manifestFor([])), imageDir: gone }, cache)).toBe(true);
+    expect(await writeLaunchPlan({ ...input(testManifest([])), imageDir: gone }, cache)).toBe(true);
     const goneFile = launchPlanFile(gone, cache);
     await stat(goneFile);
     await rm(gone, { recursive: true });
