@@ -22,13 +22,13 @@ import {
   type TestRegistry,
 } from '@defrost/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliCommandIn } from '../../src/cli-in-host.js';
 import { type HostState, recordHostState, restoreHostState } from '../../src/host-state.js';
 import { getJson, waitForJson } from '../../src/http.js';
 import { REPO_ROOT } from '../../src/images.js';
 import { createTestNetwork, type NetHost, type TestNetwork } from '../../src/network.js';
 import { CommandError, run } from '../../src/run.js';
 
-const CLI = join(REPO_ROOT, 'packages/cli/dist/bin.js');
 const APP_DIR = join(REPO_ROOT, 'packages/container');
 const PORT = 8080;
 
@@ -52,9 +52,8 @@ const hostOf = (name: string): NetHost => net.hosts[name]!;
 
 /** The CLI inside a host, to its end, with that host's own defrost cache. */
 function cliIn(host: NetHost, args: readonly string[], timeoutMs = 180_000) {
-  const [exec, ...prefix] = host.exec;
   const env = { ...process.env, DEFROST_CACHE_DIR: join(work, host.name, 'cache'), PORT: String(PORT) };
-  return run(exec!, [...prefix, process.execPath, CLI, ...args], { env, timeoutMs, cwd: APP_DIR });
+  return run(...cliCommandIn(host, args), { env, timeoutMs, cwd: APP_DIR });
 }
 
 beforeAll(async () => {
@@ -106,21 +105,9 @@ afterAll(async () => {
 /** `defrost restore REF --copies 2` inside a host; resolves once both copies said "restored". */
 async function restoreTwoCopies(host: NetHost): Promise<number> {
   const env = { DEFROST_CACHE_DIR: join(work, host.name, 'cache') };
-  const [exec, ...prefix] = host.exec;
   const started = performance.now();
   const restorer = await spawnTracked(
-    exec!,
-    [
-      ...prefix,
-      process.execPath,
-      CLI,
-      'restore',
-      `${registry.host}/demo/app:1`,
-      '--copies',
-      '2',
-      '--ca-file',
-      caFile,
-    ],
+    ...cliCommandIn(host, ['restore', `${registry.host}/demo/app:1`, '--copies', '2', '--ca-file', caFile]),
     env,
     { launch: 'plain' },
   );

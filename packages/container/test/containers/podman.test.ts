@@ -17,6 +17,7 @@ import { stopAllStarted } from '@defrost/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { restoreRunOptions } from '../../src/capabilities.js';
+import { cliCommandIn } from '../../src/cli-in-host.js';
 import { type HostState, recordHostState, restoreHostState } from '../../src/host-state.js';
 import { waitForJson } from '../../src/http.js';
 import { type AppImages, buildAppImages, REPO_ROOT } from '../../src/images.js';
@@ -45,7 +46,6 @@ const NEEDED = [
   '/usr/bin/catatonit',
   '/usr/sbin/criu',
 ];
-const CLI = join(REPO_ROOT, 'packages/cli/dist/bin.js');
 
 let hostBefore: HostState;
 let work: string;
@@ -177,8 +177,7 @@ describe('a restored server under Podman', () => {
       registry = await startLoopbackRegistry(join(work, 'registry'), host.exec, 5000);
       const ref = `${registry.host}/team/app:1`;
       const env = { ...process.env, DEFROST_CACHE_DIR: join(work, 'push-cache') };
-      const [exec, ...prefix] = host.exec;
-      await run(exec!, [...prefix, process.execPath, CLI, 'push', images.imageDir, ref], { env });
+      await run(...cliCommandIn(host, ['push', images.imageDir, ref]), { env });
       const options = [...restoreRunOptions(), '--network', 'host', '--env', `DEFROST_IMAGE_REF=${ref}`];
       const { count } = await startContainer('by-ref', images.base, options, 8080);
       const logs = await logsMatching('by-ref', /defrost: restored \S+ in \d+ ms/);
