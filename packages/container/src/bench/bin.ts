@@ -12,19 +12,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatBytes } from '@defrost/core/internal';
 import { recordHostState, restoreHostState } from '../host-state.js';
+import { median } from '../stats.js';
 import { CONTENDERS, type Contender, timeStart } from './contenders.js';
 import { BLOG_ENV, type Prepared, prepare } from './setup.js';
 
 const log = (line: string): void => {
   process.stderr.write(`bench: ${line}\n`);
 };
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 function versionOf(command: string, args: string[]): string {
   try {
@@ -49,15 +45,14 @@ function report(
       c === 'cold' ? '' : cold >= m ? `${(cold / m).toFixed(1)}x sooner` : `${(m / cold).toFixed(1)}x later`;
     return `| ${c} | ${ms(m)} | ${ms(Math.min(...s))} - ${ms(Math.max(...s))} | ${s.length} | ${ratio} |`;
   });
-  const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
   return [
     '| time to first response (podman command to the first 200 on /) | median | min - max | runs | vs cold |',
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
     `- defrost's own restore inside the container (its "restored in N ms" line): median ${ms(median(restores))}; the rest of the defrost row is podman starting the container`,
-    `- defrost image (baked into the container image): ${mb(p.facts.defrostImageBytes)}; container images built and the blog frozen in ${ms(p.facts.imageBuildMs)}`,
-    `- podman checkpoint --export of the warmed blog: ${mb(p.facts.podmanCheckpointBytes)} in ${ms(p.facts.podmanCheckpointMs)}`,
+    `- defrost image (baked into the container image): ${formatBytes(p.facts.defrostImageBytes)}; container images built and the blog frozen in ${ms(p.facts.imageBuildMs)}`,
+    `- podman checkpoint --export of the warmed blog: ${formatBytes(p.facts.podmanCheckpointBytes)} in ${ms(p.facts.podmanCheckpointMs)}`,
     `- machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, Linux ${release()}, load ${loadAtStart.toFixed(2)} at start and ${loadavg()[0]!.toFixed(2)} at the end`,
     `- ${versionOf('podman', ['--version'])}, ${versionOf('runc', ['--version'])}, criu ${versionOf('criu', ['--version']).replace(/^Version: */, '')}, Node 24 in the container, the blog with ${BLOG_ENV.join(' ')}`,
   ].join('\n');

@@ -15,23 +15,24 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatBytes } from '@defrost/core/internal';
 import {
   makeTestCertificates,
   startRegistry,
   stopAllStarted,
   type TestRegistry,
 } from '@defrost/core/testing';
+import { cliCommandIn } from '../cli-in-host.js';
 import { recordHostState, restoreHostState } from '../host-state.js';
 import { REPO_ROOT } from '../images.js';
 import { createTestNetwork, type NetHost, type TestNetwork } from '../network.js';
 import { run } from '../run.js';
+import { median } from '../stats.js';
 
-const CLI = join(REPO_ROOT, 'packages/cli/dist/bin.js');
 const APP_DIR = join(REPO_ROOT, 'packages/container');
 
 function cliIn(host: NetHost, args: readonly string[], env: Record<string, string>, cwd = APP_DIR) {
-  const [exec, ...prefix] = host.exec;
-  return run(exec!, [...prefix, process.execPath, CLI, ...args], {
+  return run(...cliCommandIn(host, args), {
     env: { ...process.env, ...env },
     timeoutMs: 600_000,
     cwd,
@@ -47,9 +48,6 @@ const DEDUP_APPS = {
     env: { HOST: '127.0.0.1', PORT: '3000' },
   },
 } as const;
-
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1]!;
-const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 
 async function imageFiles(dir: string): Promise<{ name: string; sha256: string; size: number }[]> {
   const manifest = JSON.parse(await readFile(join(dir, 'defrost.json'), 'utf8')) as {
@@ -94,7 +92,7 @@ async function pullSizes(
       ['push', image, `${registry.host}/scale/app:${ballast}`, '--ca-file', caFile],
       env,
     );
-    const zstd = /as ([\d.]+ MB) zstd/.exec(pushed.stderr)?.[1] ?? '?';
+    const zstd = /as (\S+ \S+) zstd/.exec(pushed.stderr)?.[1] ?? '?';
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
       const target = join(work, `pulled-${ballast}-${i}`);
@@ -107,7 +105,7 @@ async function pullSizes(
     }
     const size = (await imageFiles(image)).reduce((s, f) => s + f.size, 0);
     lines.push(
-      `| ${ballast} MB | ${mb(size)} | ${zstd} | ${Math.round(median(times))} ms (${times.map(Math.round).join(', ')}) | ${runs} |`,
+      `| ${ballast} MB | ${formatBytes(size)} | ${zstd} | ${Math.round(median(times))} ms (${times.map(Math.round).join(', ')}) | ${runs} |`,
     );
     process.stderr.write(`measure: ${lines.at(-1)}\n`);
   }
@@ -135,7 +133,7 @@ async function dedup(net: TestNetwork, work: string, which: keyof typeof DEDUP_A
   const samePages = p2!.filter((h) => known.has(h)).length;
   return [
     `${which}:`,
-    `- files: ${shared.length} of ${two!.length} identical (${mb(sharedBytes)} of ${mb(total)})`,
+    `- files: ${shared.length} of ${two!.length} identical (${formatBytes(sharedBytes)} of ${formatBytes(total)})`,
     `- 4 KiB pages of the pages files: ${samePages} of ${p2!.length} identical (${((100 * samePages) / p2!.length).toFixed(1)}%)`,
   ].join('\n');
 }
