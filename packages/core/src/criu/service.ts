@@ -85,11 +85,15 @@ async function startService(
   const child = spawn(file, args, { stdio: 'ignore' });
   // The launcher stops its service explicitly; a forgotten one must not keep the loop alive.
   child.unref();
-  const exited = new Promise<string>((resolve) => {
+  const failed = new Promise<string>((resolve) => {
     child.once('error', (error) => resolve(`cannot start \`${file}\`: ${error.message}`));
-    child.once('exit', (code, signal) => resolve(`exit ${code ?? signal}`));
+    child.once('exit', (code, signal) => {
+      // `criu service -d` exits 0 once it has forked its daemon, maybe before the pidfile is
+      // written: only a failure of it says the service will not come.
+      if (lifetime === 'child' || code !== 0) resolve(`exit ${code ?? signal}`);
+    });
   });
-  const pid = await waitForPidFile(files, timeoutMs, lifetime === 'child' ? exited : undefined);
+  const pid = await waitForPidFile(files, timeoutMs, failed);
   if (typeof pid === 'string') {
     const log = await readLogExcerpt(files.logFile);
     await rm(dir, { recursive: true, force: true });
@@ -102,10 +106,10 @@ async function startService(
 async function waitForPidFile(
   files: ServiceFiles,
   timeoutMs: number,
-  exited: Promise<string> | undefined,
+  failed: Promise<string>,
 ): Promise<number | string> {
   let exitReason: string | undefined;
-  void exited?.then((reason) => {
+  void failed.then((reason) => {
     exitReason = reason;
   });
   const deadline = Date.now() + timeoutMs;

@@ -139,6 +139,16 @@ describe('apps started without io_uring (real seccomp, real CRIU)', () => {
     expect(await isAlive(detached.pid)).toBe(false);
   });
 
+  it('a self-dump service that cannot start says why at once, not after its pidfile timeout', async () => {
+    // `false` exits 1 as a criu that refuses its arguments would; a missing binary cannot spawn.
+    await expect(startDetachedCriuService('false', 10_000)).rejects.toThrow(
+      /service` did not start \(exit 1\)/,
+    );
+    await expect(startDetachedCriuService('/no/such/criu', 10_000)).rejects.toThrow(
+      /did not start \(cannot start `\/no\/such\/criu`: spawn \/no\/such\/criu ENOENT\)/,
+    );
+  });
+
   it('a command that is not on PATH is a LaunchError naming it', async () => {
     await expect(
       spawnWithoutIoUring(['no-such-program-here'], { env: { PATH: '/usr/bin' } }),
