@@ -206,6 +206,17 @@ function childLabel(ctx: Context, pid: number): string {
   return child ? `child process ${pid} (${describeCommand(child)})` : `child process ${pid}`;
 }
 
+/** How the origin of a connection a client made to one of this process's servers begins. */
+const INCOMING_ORIGIN = 'an incoming connection to your server';
+
+/**
+ * A connection a client made to one of this process's servers (TCP or unix): the drain's business,
+ * not a resource the app holds. Told by the origin classify gives it, here next to where it is said.
+ */
+export function isIncomingConnection(f: AuditFinding): boolean {
+  return f.origin?.startsWith(INCOMING_ORIGIN) ?? false;
+}
+
 function finding(
   fd: number,
   kind: AuditKind,
@@ -279,7 +290,7 @@ function classifyTcpConnection(ctx: Context, e: FdEntry, s: InetSocket): AuditFi
   const pair = otherEnd === undefined ? '' : `; its other end is fd ${otherEnd} of this process`;
   if (ctx.listening.some((l) => listensOn(l, s.localAddress, s.localPort))) {
     return finding(e.fd, 'tcpConnection', 'unsafe', target, {
-      origin: `an incoming connection to your server${pair}`,
+      origin: `${INCOMING_ORIGIN}${pair}`,
       fix: FIXES.tcpIncoming,
     });
   }
@@ -351,7 +362,7 @@ function classifyUnix(ctx: Context, e: FdEntry, s: UnixSocket): AuditFinding {
   }
   if (s.path && ctx.listeningUnixPaths.has(s.path)) {
     return finding(e.fd, 'unixConnection', 'unsafe', target, {
-      origin: `an incoming connection to your server on ${s.path}`,
+      origin: `${INCOMING_ORIGIN} on ${s.path}`,
       fix: FIXES.unixIncoming,
     });
   }

@@ -7,6 +7,7 @@ import { readProcSnapshot } from './proc.js';
 import { buildReport } from './report.js';
 import type { AuditPolicy, AuditReport } from './types.js';
 
+export { isIncomingConnection } from './classify.js';
 export {
   actionFor,
   assertAuditClean,

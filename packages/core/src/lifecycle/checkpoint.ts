@@ -8,6 +8,7 @@ import {
   assertAuditClean,
   auditOpenResources,
   formatFinding,
+  isIncomingConnection,
   listeningSockets,
 } from '../audit/index.js';
 import { type DumpOptions, dumpSelf, rehearseDump } from '../dump/dump.js';
@@ -73,7 +74,7 @@ const CLOSING_GRACE_MS = 2_000;
  */
 function mayStillClose(f: AuditFinding): boolean {
   if (f.kind === 'tcpClosing') return true;
-  return f.kind === 'tcpConnection' && !f.origin?.startsWith('an incoming connection');
+  return f.kind === 'tcpConnection' && !isIncomingConnection(f);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import type { AuditFinding, AuditPolicy } from '../audit/index.js';
+import { type AuditFinding, type AuditPolicy, isIncomingConnection } from '../audit/index.js';
 import { CheckpointError } from '../errors.js';
 import {
   type CheckpointOptions,
@@ -68,7 +68,7 @@ export function defaultRewarmRounds(warmupRounds: number): number {
 function lostRaceWithClient(error: unknown): boolean {
   if (!(error instanceof CheckpointError) || error.step !== 'audit' || !Array.isArray(error.details))
     return false;
-  return (error.details as AuditFinding[]).every((f) => f.origin?.startsWith('an incoming connection'));
+  return (error.details as AuditFinding[]).every(isIncomingConnection);
 }
 
 /**
