@@ -15,7 +15,13 @@ import { type ControlEvent, parseControlEvent, type RestoreSettings } from '../d
 import { RestoreError } from '../errors.js';
 import { lineSplitter } from '../lines.js';
 import { stopPid, waitForPidGone } from '../process/pid.js';
-import { ACTION_SCRIPT, exitStatusOf, LAZY_DAEMON_FAILED, restoreCommand } from './criu-restore-command.js';
+import {
+  ACTION_SCRIPT,
+  exitStatusOf,
+  JANITOR_FD,
+  LAZY_DAEMON_FAILED,
+  restoreCommand,
+} from './criu-restore-command.js';
 import type { KdatCachePaths } from './kdat-cache.js';
 
 /** What a copy's launch needs from restore(). */
@@ -135,7 +141,7 @@ function collect(stream: Readable | null): () => string {
  * that exits right after its server must not leave it behind. Then the janitor is let go.
  */
 function exitOf(child: ChildProcess, dir: string): Promise<{ readonly status: number }> {
-  const janitor = (child.stdio as unknown as (Readable | null)[])[8];
+  const janitor = (child.stdio as unknown as (Readable | null)[])[JANITOR_FD];
   return new Promise((resolveExit) => {
     child.once('exit', (code, signal) => {
       const exit = { status: exitStatusOf(code, signal) };
