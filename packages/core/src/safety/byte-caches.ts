@@ -1,4 +1,5 @@
 import { randomFillSync, randomInt, randomUUID } from 'node:crypto';
+import { isBuiltinLoaded } from './builtins.js';
 import { closureVariables } from './closure-scope.js';
 import type { InspectorSession } from './inspector.js';
 
@@ -32,10 +33,6 @@ const UUID_BATCH = 128;
 
 type AnyFunction = (...args: never[]) => unknown;
 
-/** Whether one of Node's own modules is loaded (asking for a lazy global would load it). */
-const isLoaded = (id: string) =>
-  (process as unknown as { moduleLoadList: string[] }).moduleLoadList.includes(`NativeModule ${id}`);
-
 export const BYTE_CACHES: readonly ByteCache[] = [
   {
     api: 'crypto.randomInt',
@@ -59,7 +56,9 @@ export const BYTE_CACHES: readonly ByteCache[] = [
     // The WebSocket client built into Node (undici) draws its frame masks from a pool.
     api: 'WebSocket frame masks',
     owner: () =>
-      isLoaded('internal/deps/undici/undici') ? (globalThis.WebSocket as unknown as AnyFunction) : undefined,
+      isBuiltinLoaded('internal/deps/undici/undici')
+        ? (globalThis.WebSocket as unknown as AnyFunction)
+        : undefined,
     // Node 24, 26: WebSocket uses WebsocketFrameSend itself; Node 22 through its SendQueue.
     paths: [
       ['WebsocketFrameSend', 'buffer'],

@@ -8,12 +8,11 @@
  * Resolvers the app made itself are out of reach: docs/criu-and-node.md says what to do.)
  */
 
-const loaded = (id: string) =>
-  (process as unknown as { moduleLoadList: string[] }).moduleLoadList.includes(`NativeModule ${id}`);
+import { isBuiltinLoaded } from './builtins.js';
 
 /** In a copy: a fresh default resolver, with the same servers, when this thread has loaded dns. */
 export function renewDefaultResolver(): void {
-  if (!loaded('dns') && !loaded('internal/dns/promises')) return;
+  if (!isBuiltinLoaded('dns') && !isBuiltinLoaded('internal/dns/promises')) return;
   const dns = process.getBuiltinModule('node:dns');
   // Reading `promises` first makes setServers() rebind the promise API too, not only the callbacks.
   void dns.promises;
