@@ -9,14 +9,12 @@ import { checkpointOnDemand, checkpointWhenStarted } from './agent.js';
 import { parseAgentConfig } from './config.js';
 import { ServerWatch } from './servers.js';
 
-const requested = processLaunchRequest();
-// In every thread, before the app's first line: per-copy randomness then reaches what the app
-// keeps from its start (safety/early-entropy.ts).
-if (requested.checkpoint || requested.runDir) await import('../safety/early-entropy.js');
-
-if (isMainThread) {
-  const launch = processLaunchRequest();
-  if (launch.checkpoint || launch.runDir) {
+const launch = processLaunchRequest();
+if (launch.checkpoint || launch.runDir) {
+  // In every thread, before the app's first line: per-copy randomness then reaches what the app
+  // keeps from its start (safety/early-entropy.ts).
+  await import('../safety/early-entropy.js');
+  if (isMainThread) {
     const config = parseAgentConfig(launch.agent);
     const watch = new ServerWatch();
     if (launch.checkpoint) void checkpointWhenStarted(watch, launch, config);
