@@ -20,6 +20,7 @@ import {
   sealImage,
 } from '../image/index.js';
 import { loadLibc, SO_REUSEPORT, SOL_SOCKET } from '../native/libc.js';
+import { MIB } from '../units.js';
 import { type RestoreSettings, readRestoreSettings, sendControlEvent } from './control.js';
 import { installPlaceholders, type Placeholders } from './placeholders.js';
 
@@ -60,9 +61,8 @@ export type DumpResult =
   | { readonly restored: false; readonly manifest: ImageManifest; readonly durationMs: number }
   | { readonly restored: true; readonly session: RestoreSession };
 
-/** "12.3 MiB free of 4.0 MiB"-style, for a message; never throws. */
 /** Less room than any Node process's image needs: the file system is full for this purpose. */
-const FULL_BELOW_BYTES = 2 ** 20;
+const FULL_BELOW_BYTES = MIB;
 
 async function almostFull(dir: string): Promise<boolean> {
   const fs = await statfs(dir).catch(() => undefined);
@@ -87,10 +87,11 @@ async function dumpFailure(result: number, stagingDir: string, imageDir: string)
   );
 }
 
+/** "1.2 MiB free of 4.0 MiB"-style, for a message; never throws. */
 async function freeSpace(dir: string): Promise<string> {
   const fs = await statfs(dir).catch(() => undefined);
   if (!fs) return 'free space unknown';
-  const mib = (blocks: number) => `${((blocks * fs.bsize) / 2 ** 20).toFixed(1)} MiB`;
+  const mib = (blocks: number) => `${((blocks * fs.bsize) / MIB).toFixed(1)} MiB`;
   return `${mib(fs.bavail)} free of ${mib(fs.blocks)}`;
 }
 
