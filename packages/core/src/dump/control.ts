@@ -106,8 +106,3 @@ function asControlEvent(value: unknown): ControlEvent | undefined {
 export function parseControlEvent(line: string): ControlEvent | undefined {
   return asControlEvent(parseJsonLine(line));
 }
-
-/** Every event of a piece of the control stream, in order. */
-export function parseControlEvents(text: string): ControlEvent[] {
-  return text.split('\n').flatMap((line) => parseControlEvent(line) ?? []);
-}

@@ -14,11 +14,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ControlEvent,
-  parseControlEvents,
+  parseControlEvent,
   type RestoreSettings,
   readRestoreSettings,
 } from '../../src/dump/control.js';
 import { RestoreError } from '../../src/errors.js';
+import { lineSplitter } from '../../src/lines.js';
 import {
   applyByteEdits,
   byteEdits,
@@ -197,7 +198,12 @@ describe('fuzz: the events a copy writes back', () => {
       );
       await fuzz('control streams of events and noise', 1000, stream, (items) => {
         const text = items.map((i) => ('e' in i ? JSON.stringify(i.e) : i.n)).join('\n');
-        const found = parseControlEvents(text);
+        // Read as the restorer reads the pipe (restore/copy.ts): line by line, each line ending.
+        const found: ControlEvent[] = [];
+        lineSplitter((line) => {
+          const event = parseControlEvent(line);
+          if (event) found.push(event);
+        })(`${text}\n`);
         for (const f of found) {
           if (f.event === 'ready') {
             expect(Number.isSafeInteger(f.pid) && f.pid > 0, JSON.stringify(f)).toBe(true);
