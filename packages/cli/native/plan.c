@@ -27,7 +27,9 @@ static uint64_t fnv1a64(const char *s) {
   return hash;
 }
 
-int identity_of(const char *path, char *out, size_t size) {
+/* As fileIdentity() in packages/core/src/cache.ts: dev:ino:size:mtimeNs:ctimeNs. -1 (errno set)
+ * when `path` cannot be stat'ed. */
+static int identity_of(const char *path, char *out, size_t size) {
   struct stat st;
   if (stat(path, &st) != 0) return -1;
   snprintf(out, size, "%llu:%llu:%lld:%lld:%lld", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,

@@ -36,8 +36,4 @@ void parse_plan(char *text, struct plan *p);
  * and the signing key that applies now (`key_file`: --signing-key-file, or NULL). */
 void check_plan_applies(const struct plan *p, const char *image, const char *plan_file, const char *key_file);
 
-/* As fileIdentity() in packages/core/src/cache.ts: dev:ino:size:mtimeNs:ctimeNs. -1 (errno set)
- * when `path` cannot be stat'ed. */
-int identity_of(const char *path, char *out, size_t size);
-
 #endif
