@@ -6,17 +6,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import { commOf, descendantsOf, waitForPidGone } from '@defrost/core/internal';
 import { readRestoreFacts } from './criu-stats.js';
 import type { RestorerReply } from './helpers/core-restorer.js';
 import type { ContenderId, ContenderInfo, CriuRestoreStats } from './model.js';
-import {
-  commOf,
-  descendantsOf,
-  describeExit,
-  type ProcessControl,
-  type Tracked,
-  waitGone,
-} from './process/control.js';
+import { describeExit, type ProcessControl, type Tracked } from './process/control.js';
 
 export interface RunExtras {
   /** The restore time the restorer itself reported. */
@@ -194,7 +188,7 @@ export function restoreCommandContender(o: {
           const lookedAt = performance.now();
           const daemon = await lazyPagesDaemonBelow(t.pid);
           if (daemon !== undefined)
-            return (await waitGone(daemon, 60_000, 2)) ? performance.now() : undefined;
+            return (await waitForPidGone(daemon, 60_000, false, 2)) ? performance.now() : undefined;
           // A daemon already done by the first response: that is the bound we know.
           if (o.args.includes('--lazy-pages')) return lookedAt;
           // The restorer may print its line a little after the server answered (the full path

@@ -36,19 +36,6 @@ export function describeExit(exit: ExitInfo): string {
   return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
 }
 
-/**
- * The process helpers are core's (process/pid.ts, process/tree.ts): the bench stops and waits for
- * processes exactly as defrost itself does.
- */
-const pidAlive = isAlive;
-const waitGone = (pid: number, timeoutMs: number, intervalMs = 10): Promise<boolean> =>
-  waitForPidGone(pid, timeoutMs, false, intervalMs);
-const signal = (pid: number, sig: NodeJS.Signals): void => {
-  signalPid(pid, sig);
-};
-
-export { commOf, descendantsOf, waitGone };
-
 export class ProcessControl {
   private readonly live = new Set<Tracked>();
   /** Descendants we learned about (restored servers, criu, launchers), to wait for and clean up. */
@@ -109,11 +96,11 @@ export class ProcessControl {
     const family = tracked.exit ? [] : await descendantsOf(tracked.pid);
     this.adopt(family);
     if (!tracked.exit) {
-      signal(tracked.pid, 'SIGTERM');
+      signalPid(tracked.pid, 'SIGTERM');
       const done = await Promise.race([tracked.exited, sleep(graceMs, undefined, { ref: false })]);
       if (!done) {
         this.warn(`${tracked.name} (pid ${tracked.pid}) ignored SIGTERM for ${graceMs} ms: SIGKILL`);
-        for (const pid of [tracked.pid, ...family]) signal(pid, 'SIGKILL');
+        for (const pid of [tracked.pid, ...family]) signalPid(pid, 'SIGKILL');
       }
     }
     const exit = await tracked.exited;
@@ -124,11 +111,12 @@ export class ProcessControl {
   /** Waits for descendants to vanish; kills any that still run after the grace period. */
   async reap(pids: readonly number[], graceMs = 5_000): Promise<void> {
     for (const pid of pids) {
-      if (!(await waitGone(pid, graceMs)) && (await pidAlive(pid))) {
+      if (!(await waitForPidGone(pid, graceMs)) && (await isAlive(pid))) {
         this.warn(`pid ${pid} (${(await commOf(pid)) ?? '?'}) still runs after its parent stopped: SIGKILL`);
-        signal(pid, 'SIGKILL');
+        signalPid(pid, 'SIGKILL');
       }
-      if (!(await waitGone(pid, 15_000))) this.warn(`pid ${pid} is still in /proc (a zombie not yet reaped)`);
+      if (!(await waitForPidGone(pid, 15_000)))
+        this.warn(`pid ${pid} is still in /proc (a zombie not yet reaped)`);
       this.adopted.delete(pid);
     }
   }
@@ -142,8 +130,8 @@ export class ProcessControl {
 
   /** Last resort on process exit (synchronous): SIGKILL whatever is left. */
   killAllSync(): void {
-    for (const t of this.live) if (!t.exit) signal(t.pid, 'SIGKILL');
-    for (const pid of this.adopted) signal(pid, 'SIGKILL');
+    for (const t of this.live) if (!t.exit) signalPid(t.pid, 'SIGKILL');
+    for (const pid of this.adopted) signalPid(pid, 'SIGKILL');
   }
 
   get running(): number {
