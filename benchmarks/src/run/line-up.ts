@@ -10,7 +10,7 @@ import {
 } from '../contenders.js';
 import type { ContenderId } from '../model.js';
 import { waitForFirstResponse } from '../probes/http.js';
-import { relativeToRepo } from '../setup.js';
+import { type Paths, relativeToRepo } from '../setup.js';
 import { type RunContext, startPlain, withServer } from './context.js';
 import { FIRST_RESPONSE_TIMEOUT_MS, type Images } from './prepare.js';
 
@@ -76,7 +76,7 @@ function restoreCommands(ctx: RunContext, images: Images): Contender[] {
   const defrost = restoreCommandContender({
     id: 'defrost',
     ...common,
-    ...restoreVia(ctx, imageDir),
+    ...restoreVia(ctx.paths, imageDir),
     full: true,
     ...(paths.cli
       ? {}
@@ -91,7 +91,7 @@ function restoreCommands(ctx: RunContext, images: Images): Contender[] {
     restoreCommandContender({
       id: 'defrost (lazy pages)',
       ...common,
-      ...restoreVia(ctx, imageDir, ['--lazy-pages']),
+      ...restoreVia(ctx.paths, imageDir, ['--lazy-pages']),
       full: true,
       note: 'a criu lazy-pages daemon per restore fills memory on demand (userfaultfd)',
     }),
@@ -116,7 +116,7 @@ function restoreCommands(ctx: RunContext, images: Images): Contender[] {
 function signedRestore(ctx: RunContext, images: Images): Contender[] {
   if (!images.signed) return [];
   const { imageDir, keyFile } = images.signed;
-  const via = restoreVia(ctx, imageDir);
+  const via = restoreVia(ctx.paths, imageDir);
   return [
     restoreCommandContender({
       id: 'defrost (signed image)',
@@ -133,12 +133,12 @@ function signedRestore(ctx: RunContext, images: Images): Contender[] {
 }
 
 /** The `defrost restore` command line, or the stand-in on @defrost/core when the CLI is not built. */
-function restoreVia(
-  ctx: RunContext,
+export function restoreVia(
+  paths: Paths,
   dir: string,
   extra: readonly string[] = [],
 ): { file?: string; args: string[]; command: string } {
-  const { defrost, restoreStandIn } = ctx.paths;
+  const { defrost, restoreStandIn } = paths;
   return defrost
     ? {
         file: defrost,
@@ -171,7 +171,7 @@ async function compileCacheStart(ctx: RunContext): Promise<Contender> {
 
 /** The floor: how fast any restore of a Node process can answer here (a trivial server). */
 function floor(ctx: RunContext, images: Images): Contender {
-  const via = restoreVia(ctx, images.floorDir);
+  const via = restoreVia(ctx.paths, images.floorDir);
   return restoreCommandContender({
     id: 'floor',
     pc: ctx.io.pc,

@@ -18,6 +18,7 @@ import { type Contender, coldContender, parseRestorePath, restoreCommandContende
 import { machineFacts } from '../machine.js';
 import { waitForFirstResponse } from '../probes/http.js';
 import { ProcessControl } from '../process/control.js';
+import { restoreVia } from '../run/line-up.js';
 import {
   BenchError,
   buildImage,
@@ -108,12 +109,10 @@ async function measureApp(
   const restore = restoreCommandContender({
     id: 'defrost',
     pc: o.pc,
-    ...(o.paths.defrost ? { file: o.paths.defrost } : {}),
-    args: o.paths.defrost ? ['restore', imageDir] : [o.paths.restoreStandIn, imageDir],
+    ...restoreVia(o.paths, imageDir),
     imageDir,
     env: { ...env, DEFROST_DEBUG: '1' },
     origin,
-    command: `defrost restore ${imageDir}`,
     full: true,
   });
   const coldMs: number[] = [];
