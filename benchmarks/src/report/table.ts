@@ -9,8 +9,6 @@ export function formatValue(value: number, unit: string): string {
   return formatQuantity(value);
 }
 
-export { formatBytes };
-
 function pad(cells: readonly string[], widths: readonly number[], right: readonly boolean[]): string {
   return cells
     .map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))

@@ -1,4 +1,5 @@
 /** The zero-code benchmark's results and their table (pure: unit-tested). */
+import { formatBytes } from '@defrost/core/internal';
 import type { MachineFacts } from '../model.js';
 import { type Summary, summarize } from '../stats.js';
 
@@ -44,7 +45,7 @@ const range = (s: Summary): string => `${ms(s.median)} (${ms(s.min)}-${ms(s.max)
 export function renderZeroCodeReport(doc: ZeroCodeDocument): string {
   const rows = doc.apps.map(
     (a) =>
-      `| ${a.stack} | \`GET ${a.probe}\` | ${range(a.cold)} | ${range(a.restore)} | ${a.ratio.toFixed(1)}x sooner | ${(a.imageBytes / 1e6).toFixed(1)} MB | ${a.fastPathRestores}/${a.restoreMs.length} |`,
+      `| ${a.stack} | \`GET ${a.probe}\` | ${range(a.cold)} | ${range(a.restore)} | ${a.ratio.toFixed(1)}x sooner | ${formatBytes(a.imageBytes)} | ${a.fastPathRestores}/${a.restoreMs.length} |`,
   );
   const m = doc.machine;
   return [

@@ -1,6 +1,7 @@
+import { formatBytes } from '@defrost/core/internal';
 import { describe, expect, it } from 'vitest';
 import type { BenchDocument } from '../../src/model.js';
-import { formatBytes, formatValue, renderReport, renderTable } from '../../src/report/table.js';
+import { formatValue, renderReport, renderTable } from '../../src/report/table.js';
 import { summarize } from '../../src/stats.js';
 import { computeVerdicts } from '../../src/verdicts.js';
 

@@ -65,7 +65,7 @@ describe('zero-code report', () => {
     const text = renderZeroCodeReport({ startedAt: '2026-01-01T00:00:00Z', runs: 3, machine, apps: [app] });
     expect(text).toContain('median (min-max) of 3 interleaved runs per app');
     expect(text).toContain(
-      '| Koa 3 + @koa/router | `GET /books` | 190 ms (180 ms-200 ms) | 50.0 ms (40.0 ms-60.0 ms) | 3.8x sooner | 35.0 MB | 3/3 |',
+      '| Koa 3 + @koa/router | `GET /books` | 190 ms (180 ms-200 ms) | 50.0 ms (40.0 ms-60.0 ms) | 3.8x sooner | 33.4 MiB | 3/3 |',
     );
     expect(text).toContain('machine: Test CPU, 2 cores, 24 GB; Linux 6.18.0; Node v24.0.0; CRIU 4.2.1');
   });
