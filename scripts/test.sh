@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 nodes=${DEFROST_TEST_NODES:-$(awk '!/^#/ && NF {print $1}' scripts/node-versions)}
 suites=${DEFROST_TEST_SUITES:-unit integration fuzz soak containers}
+once_on_default_node='soak containers'
 
 # The native launcher's fuzzing (libFuzzer) does not involve Node: once, not per version.
 if [[ " $suites " == *" fuzz "* ]]; then
@@ -21,7 +22,7 @@ fi
 for version in $nodes; do
   bin=$(bash scripts/node-bin.sh "$version")
   for suite in $suites; do
-    [[ $suite == fuzz || $suite == soak || $suite == containers ]] && continue
+    [[ $suite == fuzz || " $once_on_default_node " == *" $suite "* ]] && continue
     printf '\n== Node %s: %s tests\n' "$("$bin/node" --version)" "$suite" >&2
     # Integration files run one package at a time: real dumps and restores share PIDs, ports and 2 cores.
     concurrency=$([[ $suite == integration ]] && echo --concurrency=1 || true)
@@ -29,18 +30,14 @@ for version in $nodes; do
   done
 done
 
-# The soak (a thousand restores, fifty copies at once, SIGKILLs at random moments): once, on the
-# default Node; what it exercises (CRIU, namespaces, the launcher) does not vary with Node.
-if [[ " $suites " == *" soak "* ]]; then
-  bin=$(bash scripts/node-bin.sh)
-  printf '\n== Node %s: soak tests\n' "$("$bin/node" --version)" >&2
-  PATH="$bin:$PATH" pnpm exec turbo run test:soak --concurrency=1
-fi
-
-# The container tests (podman, buildah, network namespaces: packages/container) build a container
-# image and start many processes: once, on the default Node (the container's Node is always 24).
-if [[ " $suites " == *" containers "* ]]; then
-  bin=$(bash scripts/node-bin.sh)
-  printf '\n== Node %s: container tests\n' "$("$bin/node" --version)" >&2
-  PATH="$bin:$PATH" pnpm exec turbo run test:containers --concurrency=1
-fi
+# Suites run once, on the default Node:
+# - soak (a thousand restores, fifty copies at once, SIGKILLs at random moments): what it exercises
+#   (CRIU, namespaces, the launcher) does not vary with Node;
+# - containers (podman, buildah, network namespaces: packages/container): they build a container
+#   image and start many processes, and the container's Node is always 24.
+bin=$(bash scripts/node-bin.sh)
+for suite in $once_on_default_node; do
+  [[ " $suites " == *" $suite "* ]] || continue
+  printf '\n== Node %s: %s tests\n' "$("$bin/node" --version)" "$suite" >&2
+  PATH="$bin:$PATH" pnpm exec turbo run "test:$suite" --concurrency=1
+done
